@@ -1,0 +1,57 @@
+"""Fixtures and rules shared by every test in the repository (tests/ and services/*/tests/)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+# Service packages, the shared service library and the scripts are importable in tests.
+for path in [ROOT, ROOT / "scripts", ROOT / "services" / "common"] + sorted(
+    p.parent for p in (ROOT / "services").glob("*/service.yaml")
+):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from tests.support.aws import FAKE_AWS_ENV, MotoServer  # noqa: E402
+from tests.support.tools import in_ci, output_dir  # noqa: E402
+
+# No test may ever reach real AWS: fake credentials, no profiles, fail fast.
+for _k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_k, None)
+os.environ.update(FAKE_AWS_ENV)
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """A moto server for this test session (one per xdist worker)."""
+    server = MotoServer(output_dir("logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """Point boto3 in this process at the session's emulator for one test."""
+    for key, value in moto.env.items():
+        monkeypatch.setenv(key, value)
+    return moto
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    """In CI a skipped test is a failure: every check named in the README must run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if in_ci() and skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(skipped)} test(s) skipped in CI; nothing may be skipped here", red=True
+        )
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter and in_ci() and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = 1
