@@ -11,9 +11,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 # Service packages, the shared service library and the scripts are importable in tests.
-for path in [ROOT, ROOT / "scripts", ROOT / "services" / "common"] + sorted(
-    p.parent for p in (ROOT / "services").glob("*/service.yaml")
-):
+for path in [
+    ROOT,
+    ROOT / "scripts",
+    ROOT / "services" / "common",
+    *sorted(p.parent for p in (ROOT / "services").glob("*/service.yaml")),
+]:
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -42,7 +45,7 @@ def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     return moto
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """In CI a skipped test is a failure: every check named in the README must run."""
     skipped = terminalreporter.stats.get("skipped", [])
     if in_ci() and skipped:
@@ -51,7 +54,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         )
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
+def pytest_sessionfinish(session, exitstatus) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter and in_ci() and reporter.stats.get("skipped") and exitstatus == 0:
         session.exitstatus = 1

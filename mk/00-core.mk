@@ -29,5 +29,6 @@ lint: venv ## Python lint, format check and bandit
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r services scripts
 
-clean: ## Remove local state (venvs, caches, emulator data)
+clean: ## Stop the local stack and remove local state (venvs, caches, emulator data)
+	-$(PY) scripts/localstack.py down
 	rm -rf $(VENV) $(ROOT)/.venv-checkov $(STATE) .pytest_cache

@@ -9,6 +9,7 @@ packages=(
   chromium                                                   # browser test of the static site
   graphviz                                                   # architecture picture (make diagram)
   fonts-dejavu-core
+  wrk                                                        # load generator for make bench
 )
 
 missing=()

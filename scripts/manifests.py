@@ -17,7 +17,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -60,6 +60,34 @@ class Table(_Strict):
             if attr is not None:
                 seen.setdefault(attr.name, attr)
         return list(seen.values())
+
+    def create_table_args(self, table_name: str) -> dict[str, Any]:
+        """DynamoDB CreateTable arguments (on-demand) for the emulator; Terraform builds the same."""
+
+        def key_schema(hash_key: KeyAttr, range_key: KeyAttr | None) -> list[dict[str, str]]:
+            schema = [{"AttributeName": hash_key.name, "KeyType": "HASH"}]
+            if range_key is not None:
+                schema.append({"AttributeName": range_key.name, "KeyType": "RANGE"})
+            return schema
+
+        args: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [
+                {"AttributeName": a.name, "AttributeType": a.type} for a in self.attributes()
+            ],
+            "KeySchema": key_schema(self.hash_key, self.range_key),
+        }
+        if self.indexes:
+            args["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": key_schema(index.hash_key, index.range_key),
+                    "Projection": {"ProjectionType": index.projection},
+                }
+                for index in self.indexes
+            ]
+        return args
 
 
 class Resources(_Strict):
@@ -112,7 +140,7 @@ class Manifest(_Strict):
 
     @field_validator("health_path", "ready_path")
     @classmethod
-    def _under_prefix(cls, v: str, info) -> str:  # noqa: ANN001 - pydantic signature
+    def _under_prefix(cls, v: str, info) -> str:
         prefix = info.data.get("path_prefix")
         if prefix and not v.startswith(prefix + "/"):
             raise ValueError(f"{info.field_name} must live under path_prefix {prefix}")
@@ -154,7 +182,7 @@ def resolve_secret(owner: str, secret: Secret, env: str) -> str:
 def load(path: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate(yaml.safe_load(path.read_text()))
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise ValueError(f"{path}: {exc}") from exc
     if manifest.name != path.parent.name:
         raise ValueError(f"{path}: name {manifest.name!r} must match its folder")

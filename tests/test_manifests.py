@@ -87,4 +87,5 @@ def test_cli_prints_matrix_and_fields_and_fails_cleanly() -> None:
     assert port.stdout.strip() == str(manifests.get("catalog").port)
     bad = subprocess.run([sys.executable, script, "get", "nope", "port"], capture_output=True, text=True)
     assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "nope" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    assert "nope" in bad.stderr

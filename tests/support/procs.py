@@ -79,7 +79,9 @@ class Proc:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], log: Path, ready_url: str | None = None, env=None, timeout=20.0) -> Iterator[Proc]:
+def running(
+    argv: list[str], log: Path, ready_url: str | None = None, env=None, timeout=20.0
+) -> Iterator[Proc]:
     proc = Proc(argv, log, env=env)
     try:
         if ready_url:

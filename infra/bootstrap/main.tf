@@ -1,0 +1,191 @@
+# Account bootstrap, applied once by an administrator (see README): the GitHub OIDC provider,
+# a read-only `plan` role for pull requests, one `deploy` role per environment, and one ECR
+# repository per service. Every permission is written out; none is `*` on `*`.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  repo_root = "${path.module}/../.."
+  project   = yamldecode(file("${local.repo_root}/services/project.yaml")).project
+  services  = sort([for f in fileset("${local.repo_root}/services", "*/service.yaml") : dirname(f)])
+
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = var.region
+  oidc_host = "token.actions.githubusercontent.com"
+  oidc_arn  = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account}:oidc-provider/${local.oidc_host}"
+
+  # The state backend of each environment (same names as scripts/bootstrap_backend.py).
+  state_bucket = { for e in var.environments : e => "${local.project}-${e}-tfstate-${local.region}" }
+  lock_table   = { for e in var.environments : e => "${local.project}-${e}-tflock" }
+
+  ecr_repository_arns = [for s in local.services : aws_ecr_repository.service[s].arn]
+}
+
+# --- GitHub OIDC ---------------------------------------------------------------------------------
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url            = "https://${local.oidc_host}"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+data "aws_iam_policy_document" "trust_plan" {
+  statement {
+    sid     = "PullRequestsOfThisRepository"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = ["repo:${var.github_repository}:pull_request"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "trust_deploy" {
+  for_each = toset(var.environments)
+
+  statement {
+    sid     = "GitHubEnvironment${title(each.key)}OfThisRepository"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = ["repo:${var.github_repository}:environment:${each.key}"]
+    }
+  }
+}
+
+# --- plan role: read-only, for pull requests -------------------------------------------------------
+
+resource "aws_iam_role" "plan" {
+  name                 = "${local.project}-github-plan"
+  description          = "terraform plan from pull requests of ${var.github_repository} (read-only)"
+  assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
+  max_session_duration = var.role_max_session_seconds
+}
+
+resource "aws_iam_policy" "plan" {
+  name        = "${local.project}-github-plan"
+  description = "Read the stacks and their state; take the state lock. No secret values, no writes."
+  policy      = data.aws_iam_policy_document.plan.json
+}
+
+resource "aws_iam_role_policy_attachment" "plan" {
+  role       = aws_iam_role.plan.name
+  policy_arn = aws_iam_policy.plan.arn
+}
+
+# --- deploy roles: one per environment ----------------------------------------------------------
+
+resource "aws_iam_role" "deploy" {
+  for_each = toset(var.environments)
+
+  name                 = "${local.project}-github-deploy-${each.key}"
+  description          = "terraform apply of ${each.key} from the GitHub environment ${each.key} of ${var.github_repository}"
+  assume_role_policy   = data.aws_iam_policy_document.trust_deploy[each.key].json
+  max_session_duration = var.role_max_session_seconds
+}
+
+resource "aws_iam_policy" "deploy_platform" {
+  for_each = toset(var.environments)
+
+  name        = "${local.project}-deploy-${each.key}-platform"
+  description = "State, images, network and load balancer of ${each.key}"
+  policy      = data.aws_iam_policy_document.deploy_platform[each.key].json
+}
+
+resource "aws_iam_policy" "deploy_services" {
+  for_each = toset(var.environments)
+
+  name        = "${local.project}-deploy-${each.key}-services"
+  description = "ECS, IAM roles, tables, secrets (no values), logs, discovery and scaling of ${each.key}"
+  policy      = data.aws_iam_policy_document.deploy_services[each.key].json
+}
+
+resource "aws_iam_policy" "deploy_edge" {
+  for_each = toset(var.environments)
+
+  name        = "${local.project}-deploy-${each.key}-edge"
+  description = "CDN, WAF, DNS, static site and monitoring of ${each.key}"
+  policy      = data.aws_iam_policy_document.deploy_edge[each.key].json
+}
+
+resource "aws_iam_role_policy_attachment" "deploy" {
+  for_each = {
+    for pair in setproduct(var.environments, ["platform", "services", "edge"]) : "${pair[0]}-${pair[1]}" => {
+      env    = pair[0]
+      policy = pair[1]
+    }
+  }
+
+  role = aws_iam_role.deploy[each.value.env].name
+  policy_arn = {
+    platform = aws_iam_policy.deploy_platform
+    services = aws_iam_policy.deploy_services
+    edge     = aws_iam_policy.deploy_edge
+  }[each.value.policy][each.value.env].arn
+}
+
+# --- ECR: one repository per service -----------------------------------------------------------
+
+resource "aws_ecr_repository" "service" {
+  for_each = toset(local.services)
+
+  name                 = "${local.project}/${each.key}"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "AES256"
+  }
+
+  tags = { service = each.key }
+}
+
+resource "aws_ecr_lifecycle_policy" "service" {
+  for_each = toset(local.services)
+
+  repository = aws_ecr_repository.service[each.key].name
+  policy = jsonencode({
+    rules = [{
+      rulePriority = 1
+      description  = "Keep the last ${var.ecr_keep_images} images"
+      selection = {
+        tagStatus   = "any"
+        countType   = "imageCountMoreThan"
+        countNumber = var.ecr_keep_images
+      }
+      action = { type = "expire" }
+    }]
+  })
+}

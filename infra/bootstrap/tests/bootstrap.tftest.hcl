@@ -1,0 +1,125 @@
+# The account bootstrap with a mocked AWS provider: who may assume which role, ECR settings,
+# and that no statement grants every action on every resource.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = { arn = "arn:aws:ecr:eu-west-1:123456789012:repository/storefront/catalog" }
+  }
+  mock_resource "aws_iam_policy" {
+    defaults = { arn = "arn:aws:iam::123456789012:policy/storefront-deploy" }
+  }
+}
+
+variables {
+  github_repository = "example-org/storefront-gitops"
+}
+
+run "roles_are_trusted_only_from_this_repository" {
+  command = apply
+
+  assert {
+    condition     = flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:pull_request"]
+    error_message = "The plan role is for this repository's pull requests only."
+  }
+
+  assert {
+    condition = alltrue([
+      for e in ["dev", "prod"] :
+      flatten([for c in data.aws_iam_policy_document.trust_deploy[e].statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:environment:${e}"]
+    ])
+    error_message = "Each deploy role is for its own GitHub environment only."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for doc in concat([data.aws_iam_policy_document.trust_plan], values(data.aws_iam_policy_document.trust_deploy)) : [
+        for s in doc.statement : contains([for c in s.condition : c.variable], "token.actions.githubusercontent.com:aud")
+      ]
+    ]))
+    error_message = "Every trust statement pins the audience."
+  }
+
+  assert {
+    condition     = toset(keys(aws_iam_role.deploy)) == toset(["dev", "prod"]) && length(aws_iam_role_policy_attachment.deploy) == 6
+    error_message = "One deploy role per environment with its three policies."
+  }
+}
+
+run "no_statement_allows_everything" {
+  command = plan
+
+  assert {
+    condition = alltrue(flatten([
+      for doc in concat(
+        [data.aws_iam_policy_document.plan],
+        values(data.aws_iam_policy_document.deploy_platform),
+        values(data.aws_iam_policy_document.deploy_services),
+        values(data.aws_iam_policy_document.deploy_edge),
+        ) : [
+        for s in doc.statement : !(anytrue([for a in s.actions : a == "*" || endswith(a, ":*")]) && contains(try(s.resources, []), "*"))
+      ]
+    ]))
+    error_message = "No statement may grant * (or service:*) actions on * resources."
+  }
+
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.plan.statement : alltrue([for a in s.actions : !contains(["secretsmanager:GetSecretValue", "s3:PutObject", "iam:PassRole"], a)])])
+    error_message = "The plan role must not read secret values, write state or pass roles."
+  }
+
+  assert {
+    condition     = alltrue([for a in data.aws_iam_policy_document.plan.statement[0].actions : can(regex(":(Describe|Get|List)", a))])
+    error_message = "The plan role's stack permissions are read-only calls."
+  }
+}
+
+run "ecr_repositories_per_service" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_ecr_repository.service)) == toset(["catalog", "orders"])
+    error_message = "One repository per service manifest."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_ecr_repository.service : r.image_tag_mutability == "IMMUTABLE" && r.image_scanning_configuration[0].scan_on_push])
+    error_message = "Tags are immutable and images are scanned on push."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecr_lifecycle_policy.service["orders"].policy).rules[0].selection.countNumber == 30
+    error_message = "The lifecycle policy keeps the last N images."
+  }
+}
+
+run "unknown_environment_is_refused" {
+  command = plan
+
+  variables {
+    environments = ["staging"]
+  }
+
+  expect_failures = [var.environments]
+}
+
+run "bad_repository_is_refused" {
+  command = plan
+
+  variables {
+    github_repository = "not a repo"
+  }
+
+  expect_failures = [var.github_repository]
+}

@@ -1,0 +1,55 @@
+variable "github_repository" {
+  description = "GitHub repository allowed to assume the roles, as owner/name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "environments" {
+  description = "Environments that get a deploy role (each trusted only from its GitHub environment)."
+  type        = list(string)
+  default     = ["dev", "prod"]
+
+  validation {
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : contains(["dev", "prod"], e)])
+    error_message = "environments may contain dev and prod."
+  }
+}
+
+variable "region" {
+  description = "Region of the stacks, the state backends and the ECR repositories."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "max_retries" {
+  description = "AWS provider retries (small for the emulator)."
+  type        = number
+  default     = 25
+}
+
+variable "ecr_keep_images" {
+  description = "How many images each ECR repository keeps (older ones expire)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ecr_keep_images >= 5 && var.ecr_keep_images <= 1000
+    error_message = "ecr_keep_images must be 5-1000."
+  }
+}
+
+variable "create_oidc_provider" {
+  description = "Create the GitHub OIDC provider (false when the account already has one)."
+  type        = bool
+  default     = true
+}
+
+variable "role_max_session_seconds" {
+  description = "Maximum session length of the plan and deploy roles."
+  type        = number
+  default     = 3600
+}

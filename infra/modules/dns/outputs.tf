@@ -1,0 +1,29 @@
+output "zone_id" {
+  description = "ID of the hosted zone."
+  value       = local.zone_id
+}
+
+output "name_servers" {
+  description = "Name servers of a created zone (delegate the domain to them); empty for a looked-up zone."
+  value       = var.create_zone ? aws_route53_zone.this[0].name_servers : []
+}
+
+output "app_hostname" {
+  description = "Name users open."
+  value       = var.app_hostname
+}
+
+output "origin_hostname" {
+  description = "Name CloudFront uses for the ALB origin."
+  value       = local.origin_hostname
+}
+
+output "cloudfront_certificate_arn" {
+  description = "Validated us-east-1 certificate for the distribution's alias."
+  value       = aws_acm_certificate_validation.cloudfront.certificate_arn
+}
+
+output "alb_certificate_arn" {
+  description = "Validated regional certificate for the ALB's HTTPS listener (covers origin_hostname)."
+  value       = aws_acm_certificate_validation.alb.certificate_arn
+}

@@ -1,0 +1,132 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:storefront-test-alarms" }
+  }
+}
+
+mock_provider "aws" {
+  alias = "us_east_1"
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:storefront-test-edge-alarms" }
+  }
+}
+
+variables {
+  name = "storefront-test"
+  services = {
+    catalog = {
+      cluster_name            = "storefront-test"
+      service_name            = "storefront-test-catalog"
+      target_group_arn_suffix = "targetgroup/catalog/abc"
+      log_group_name          = "/ecs/storefront-test/catalog"
+      table_name              = "storefront-test-catalog"
+    }
+    orders = {
+      cluster_name            = "storefront-test"
+      service_name            = "storefront-test-orders"
+      target_group_arn_suffix = "targetgroup/orders/def"
+      log_group_name          = "/ecs/storefront-test/orders"
+      table_name              = "storefront-test-orders"
+    }
+  }
+  alb_arn_suffix             = "app/storefront-test-alb/123"
+  regional_web_acl_name      = "storefront-test-alb"
+  edge_web_acl_name          = "storefront-test-edge"
+  cloudfront_distribution_id = "EDFDVBD6EXAMPLE"
+  alarm_emails               = ["oncall@example.com"]
+}
+
+run "every_alarm_notifies_the_topic" {
+  command = apply
+
+  assert {
+    condition = alltrue(flatten([
+      for group in [aws_cloudwatch_metric_alarm.target_5xx_rate, aws_cloudwatch_metric_alarm.target_p99_latency, aws_cloudwatch_metric_alarm.request_count,
+        aws_cloudwatch_metric_alarm.unhealthy_hosts, aws_cloudwatch_metric_alarm.running_tasks, aws_cloudwatch_metric_alarm.cpu_high,
+        aws_cloudwatch_metric_alarm.memory_high, aws_cloudwatch_metric_alarm.table_throttles, aws_cloudwatch_metric_alarm.table_system_errors,
+      aws_cloudwatch_metric_alarm.error_logs, aws_cloudwatch_composite_alarm.deployment] :
+      [for a in values(group) : contains(a.alarm_actions, aws_sns_topic.alarms.arn)]
+    ]))
+    error_message = "every service alarm must notify the environment's topic"
+  }
+  assert {
+    condition     = contains(aws_cloudwatch_metric_alarm.edge_waf_blocked[0].alarm_actions, aws_sns_topic.edge_alarms.arn)
+    error_message = "the edge WAF alarm must notify the us-east-1 topic"
+  }
+  assert {
+    condition     = aws_sns_topic.alarms.kms_master_key_id != null && aws_sns_topic.edge_alarms.kms_master_key_id != null
+    error_message = "alarm topics must be KMS-encrypted"
+  }
+}
+
+run "anomaly_alarms_use_bands" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for a in concat(values(aws_cloudwatch_metric_alarm.target_5xx_rate), values(aws_cloudwatch_metric_alarm.target_p99_latency), values(aws_cloudwatch_metric_alarm.request_count), aws_cloudwatch_metric_alarm.edge_waf_blocked, aws_cloudwatch_metric_alarm.regional_waf_blocked) :
+      a.threshold_metric_id == "band" && length([for q in a.metric_query : q if q.id == "band" && startswith(coalesce(q.expression, "-"), "ANOMALY_DETECTION_BAND(")]) == 1
+    ])
+    error_message = "anomaly alarms must compare against an ANOMALY_DETECTION_BAND"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.request_count["orders"].comparison_operator == "LessThanLowerOrGreaterThanUpperThreshold"
+    error_message = "request count anomalies must alarm in both directions"
+  }
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.target_p99_latency["catalog"].metric_query : q if q.id == "p99"]).metric[0].stat == "p99"
+    error_message = "the latency alarm must watch p99"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.error_logs["catalog"].pattern == "{ $.level = \"ERROR\" }"
+    error_message = "the log filter must count JSON lines with level ERROR"
+  }
+}
+
+run "composite_guards_each_deployment" {
+  command = plan
+
+  assert {
+    condition     = jsonencode(output.deployment_alarm_names) == jsonencode({ catalog = ["storefront-test-catalog-deployment"], orders = ["storefront-test-orders-deployment"] })
+    error_message = "ECS must watch one composite alarm per service, with deterministic names"
+  }
+  assert {
+    condition     = aws_cloudwatch_composite_alarm.deployment["orders"].alarm_rule == "ALARM(\"storefront-test-orders-target-5xx-rate\") OR ALARM(\"storefront-test-orders-target-p99-latency\") OR ALARM(\"storefront-test-orders-unhealthy-hosts\") OR ALARM(\"storefront-test-orders-error-logs\")"
+    error_message = "the composite must fire on 5xx rate, p99 latency, unhealthy hosts or error logs"
+  }
+}
+
+run "without_composites_ecs_watches_the_children" {
+  command = plan
+
+  variables {
+    create_composite_alarms = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_composite_alarm.deployment) == 0 && length(output.deployment_alarm_names["catalog"]) == 4
+    error_message = "without composites ECS must watch the four child alarms"
+  }
+}
+
+run "rejects_bad_inputs" {
+  command = plan
+
+  variables {
+    name               = "Storefront"
+    alarm_emails       = ["not-an-address"]
+    anomaly_band_width = 0
+    cpu_high_percent   = 150
+  }
+
+  expect_failures = [var.name, var.alarm_emails, var.anomaly_band_width, var.cpu_high_percent]
+}

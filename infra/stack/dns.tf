@@ -1,0 +1,19 @@
+# Optional custom domain (var.domain_name): zone, DNS-validated certificates and alias records.
+# Without it everything runs on the default *.cloudfront.net and ALB names.
+
+module "dns" {
+  source = "../modules/dns"
+  count  = local.edge_dns_enabled ? 1 : 0
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  zone_name                 = var.domain_name
+  create_zone               = var.create_hosted_zone
+  app_hostname              = local.edge_app_host
+  cloudfront_domain_name    = module.edge.distribution_domain_name
+  cloudfront_hosted_zone_id = module.edge.distribution_hosted_zone_id
+  alb_dns_name              = module.alb.dns_name
+  alb_zone_id               = module.alb.zone_id
+}

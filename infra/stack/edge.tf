@@ -1,0 +1,86 @@
+# Edge of the stack: CloudFront in front of the private S3 site bucket and the ALB.
+#
+# Contract with main.tf (module "alb" and module "service"), all computed here:
+#   local.edge_alb_ingress_prefix_list_ids  -> module.alb ingress_prefix_list_ids (only CloudFront reaches the ALB)
+#   local.edge_alb_origin_verify_header     -> module.alb origin_verify_header {name, values: [current, previous]}
+#   local.edge_alb_certificate_arn          -> module.alb certificate_arn (null without domain_name)
+#   local.edge_deployment_alarm_names[svc]  -> module.service deployment alarms (rollback on alarm)
+# Alarm names are deterministic strings, so the ECS services never depend on the alarms (no cycle).
+
+# CloudFront, its certificate, its WAF and their alarms live in us-east-1.
+provider "aws" {
+  alias       = "us_east_1"
+  region      = "us-east-1"
+  max_retries = var.max_retries
+
+  default_tags {
+    tags = {
+      project     = local.project
+      environment = var.environment
+      managed-by  = "terraform"
+    }
+  }
+}
+
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  count = var.cloudfront_prefix_list_id == null ? 1 : 0
+  name  = "com.amazonaws.global.cloudfront.origin-facing"
+}
+
+locals {
+  # The emulator lacks CloudFront cache/origin-request/response-headers policies and composite
+  # alarms, and speaks plain HTTP (bucket policies denying non-TLS requests would lock it out).
+  edge_emulator    = var.emulator
+  edge_dns_enabled = var.domain_name != null
+  edge_app_host    = local.edge_dns_enabled ? coalesce(var.app_hostname, var.domain_name) : null
+
+  # Every service's path prefix goes to the ALB: the prefix itself (POST /orders) and below it.
+  edge_api_path_patterns = flatten([
+    for s in local.service_names : [local.manifests[s].path_prefix, "${local.manifests[s].path_prefix}/*"]
+  ])
+
+  edge_cloudfront_prefix_list_id   = coalesce(var.cloudfront_prefix_list_id, try(data.aws_ec2_managed_prefix_list.cloudfront[0].id, null))
+  edge_alb_ingress_prefix_list_ids = [local.edge_cloudfront_prefix_list_id]
+  edge_alb_origin_verify_header = {
+    name   = module.edge.origin_verify_header_name
+    values = module.edge.origin_verify_values
+  }
+  # format() keeps the value known-not-null at plan time, so the ALB (HTTPS listener) and CloudFront
+  # (TLS policy) can decide before the certificate exists.
+  edge_alb_certificate_arn = local.edge_dns_enabled ? format("%s", module.dns[0].alb_certificate_arn) : null
+
+  # The ECS deployment guard per service (names only): the composite alarm, or on the emulator the
+  # child alarms it combines (ECS rolls back when any listed alarm fires: the same condition).
+  edge_deployment_guard_kinds = ["target-5xx-rate", "target-p99-latency", "unhealthy-hosts", "error-logs"]
+  edge_deployment_alarm_names = {
+    for s in local.service_names : s => (
+      local.edge_emulator
+      ? [for k in local.edge_deployment_guard_kinds : "${local.name}-${s}-${k}"]
+      : ["${local.name}-${s}-deployment"]
+    )
+  }
+}
+
+module "edge" {
+  source = "../modules/edge"
+
+  name                       = local.name
+  alb_origin_domain_name     = local.edge_dns_enabled ? module.dns[0].origin_hostname : module.alb.dns_name
+  alb_origin_protocol_policy = local.edge_dns_enabled ? "https-only" : "http-only"
+  api_path_patterns          = local.edge_api_path_patterns
+  price_class                = var.cloudfront_price_class
+  web_acl_arn                = module.waf_edge.web_acl_arn
+  aliases                    = local.edge_dns_enabled ? [local.edge_app_host] : []
+  acm_certificate_arn        = local.edge_dns_enabled ? format("%s", module.dns[0].cloudfront_certificate_arn) : null
+
+  origin_secret_name_prefix   = "${local.project}/${var.environment}/edge/"
+  origin_secret_active        = var.origin_secret_active
+  origin_secret_versions      = var.origin_secret_versions
+  secret_recovery_window_days = var.secret_recovery_window_days
+
+  create_cdn_policies     = !local.edge_emulator
+  deny_insecure_transport = !local.edge_emulator
+  wait_for_deployment     = !local.edge_emulator
+  log_retention_days      = var.edge_log_retention_days
+  force_destroy           = var.access_logs_force_destroy
+}

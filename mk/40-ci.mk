@@ -1,0 +1,117 @@
+# CI: the checks and stages the GitHub Actions workflows run, runnable the same way on a laptop.
+# Workflows stay thin: each step is one of these targets (or a script under scripts/).
+
+CHECKOV_VENV := $(ROOT)/.venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+SARIF_DIR    ?= $(STATE)/sarif
+REPO_FILES   := $(PY) scripts/ci/repo_files.py
+
+.PHONY: quality quality-python quality-terraform quality-workflows quality-dockerfiles quality-shell \
+        security sarif checkov-venv
+
+quality: quality-python quality-terraform quality-workflows quality-dockerfiles quality-shell ## All static checks (ruff, terraform fmt, actionlint, zizmor, hadolint, shellcheck)
+
+quality-python: venv ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+quality-terraform: ## terraform fmt check of infra/
+	terraform fmt -check -recursive -diff infra
+
+quality-workflows: venv ## actionlint (with shellcheck + pyflakes) and zizmor (offline) on .github/
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck -pyflakes $(BIN)/pyflakes
+	$(BIN)/zizmor --offline --min-severity medium --no-progress .github
+
+quality-dockerfiles: venv ## hadolint on every Dockerfile
+	@files="$$($(REPO_FILES) dockerfiles)"; test -n "$$files" || { echo "no Dockerfiles found"; exit 1; }; \
+	  echo "hadolint $$files" | tr '\n' ' '; echo; $(BIN)/hadolint $$files
+
+quality-shell: venv ## shellcheck on every shell script
+	@files="$$($(REPO_FILES) shell)"; test -n "$$files" || { echo "no shell scripts found"; exit 1; }; \
+	  echo "shellcheck $$files" | tr '\n' ' '; echo; $(BIN)/shellcheck $$files
+
+$(CHECKOV):
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+
+checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes with ours)
+
+# The one checkov configuration is policies/.checkov.yaml (mk/35-edge.mk: `make checkov`).
+CHECKOV_ARGS := --config-file policies/.checkov.yaml --skip-download --quiet -d infra
+
+security: venv checkov-venv ## bandit and checkov (with policies/); fails on any finding
+	$(BIN)/bandit -q -c pyproject.toml -r services scripts
+	$(MAKE) checkov
+
+sarif: venv checkov-venv ## bandit + checkov results as SARIF in SARIF_DIR (never fails on findings)
+	mkdir -p $(SARIF_DIR)
+	$(BIN)/bandit -q -c pyproject.toml -r services scripts -f json -o $(SARIF_DIR)/bandit.json --exit-zero
+	$(PY) scripts/ci/bandit_sarif.py $(SARIF_DIR)/bandit.json $(SARIF_DIR)/bandit.sarif
+	rm -f $(SARIF_DIR)/bandit.json
+	$(CHECKOV) $(CHECKOV_ARGS) --soft-fail -o sarif --output-file-path $(SARIF_DIR) >/dev/null
+	mv $(SARIF_DIR)/results_sarif.sarif $(SARIF_DIR)/checkov.sarif
+	@ls -l $(SARIF_DIR)
+
+# ---- Terraform plan sealing (the pipeline applies exactly the plan it showed) -----------------
+# After `make plan ENV=x`: seal .local/terraform/x.tfplan and render it into PLAN_OUT.
+# Before `make apply ENV=x TFPLAN=...`: verify the downloaded plan (PLAN_IN) against its seal.
+COMMIT             ?= $(shell git rev-parse HEAD 2>/dev/null || echo local)
+PLAN_OUT            = $(STATE)/plan-out/$(ENV)
+PLAN_IN            ?= $(STATE)/plan-in
+DETAILS_URL        ?=
+GITHUB_OUTPUT_FILE ?=
+SUMMARY_FILE       ?=
+REPORT_MAX_CHARS   ?= 60000
+
+.PHONY: plan-seal plan-verify smoke
+
+plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summary.json in .local/plan-out/ENV
+	$(TF_ENV) $(PY) scripts/ci/plan_guard.py seal --chdir $(STACK) --plan $(TF_STATE)/$(ENV).tfplan \
+	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT)
+	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars $(REPORT_MAX_CHARS) \
+	  --marker plan-report:$(ENV) $(if $(DETAILS_URL),--details-url $(DETAILS_URL)) \
+	  --out $(PLAN_OUT)/report.md --summary-json $(PLAN_OUT)/summary.json \
+	  $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE))
+	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars 900000 \
+	  --out $(PLAN_OUT)/full-report.md
+	@rm -f $(PLAN_OUT)/plan.json  # sensitive values in clear: never kept, never uploaded
+	$(if $(SUMMARY_FILE),$(PY) scripts/ci/job_summary.py $(PLAN_OUT)/full-report.md $(PLAN_OUT)/plan.txt >> $(SUMMARY_FILE))
+	@cat $(PLAN_OUT)/summary.json
+
+plan-verify: tf-init ## Refuse ENV's plan in PLAN_IN unless it matches its seal (checksum, env, commit, rendering)
+	$(TF_ENV) $(PY) scripts/ci/plan_guard.py verify --chdir $(STACK) \
+	  --plan $(PLAN_IN)/terraform/$(ENV).tfplan --seal $(PLAN_IN)/plan-out/$(ENV)/seal.json \
+	  --env $(ENV) --commit $(COMMIT)
+
+SMOKE_TIMEOUT  ?= 300
+SMOKE_DIR      ?= $(STATE)/smoke
+SMOKE_BASE_URL ?=
+
+smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from its Secrets Manager)
+	$(TF_ENV) $(PY) scripts/ci/smoke_env.py --env $(ENV) --timeout $(SMOKE_TIMEOUT) --out-dir $(SMOKE_DIR) \
+	  $(if $(SMOKE_BASE_URL),--base-url $(SMOKE_BASE_URL))
+
+# ---- Local rehearsal of the main-branch pipeline (scripts/ci/rehearsal.py) --------------------
+# Each stage is its own target, so a failure names its stage: `make pipeline-deploy` re-runs one.
+# The emulator and everything started are always torn down at the end (pipeline-destroy).
+PIPELINE_STAGES := quality security test emulator images deploy secrets static run smoke
+REHEARSAL       := $(PY) scripts/ci/rehearsal.py
+
+.PHONY: pipeline $(addprefix pipeline-,$(PIPELINE_STAGES) destroy timings)
+
+pipeline: venv ## Rehearse main's pipeline here: checks, images, emulator deploy, static, smoke, destroy
+	@failed=""; for stage in $(PIPELINE_STAGES); do \
+	  echo "==== pipeline stage: $$stage"; \
+	  $(MAKE) pipeline-$$stage || { failed=$$stage; break; }; \
+	done; \
+	echo "==== pipeline stage: destroy"; \
+	$(MAKE) pipeline-destroy || failed="$${failed:-destroy}"; \
+	$(REHEARSAL) timings; \
+	if [ -n "$$failed" ]; then echo "PIPELINE FAILED at stage '$$failed' (re-run: make pipeline-$$failed)" >&2; exit 1; fi; \
+	echo "PIPELINE PASSED"
+
+pipeline-quality pipeline-security pipeline-test pipeline-emulator pipeline-images pipeline-secrets pipeline-deploy pipeline-static pipeline-run pipeline-smoke pipeline-destroy: venv
+	@$(REHEARSAL) stage $(patsubst pipeline-%,%,$@)
+
+pipeline-timings: ## Seconds per stage of the last rehearsal
+	@$(REHEARSAL) timings

@@ -1,0 +1,19 @@
+# Documentation: the architecture picture (drawn from code) and the new-service scaffold.
+#   make diagram                         regenerate docs/architecture.png (diagrams + graphviz)
+#   make diagram DIAGRAM_OUT=/tmp/a.png  draw it somewhere else
+#   make new-service NAME=reviews [PORT=8083]
+
+DIAGRAM_OUT ?= $(ROOT)/docs/architecture.png
+
+.PHONY: diagram new-service docs-test
+
+diagram: venv ## Regenerate docs/architecture.png from scripts/diagram.py (DIAGRAM_OUT=<file> elsewhere)
+	@command -v dot >/dev/null || { echo "diagram: graphviz 'dot' not found; run: bash scripts/install_system_deps.sh" >&2; exit 1; }
+	$(PY) scripts/diagram.py --out $(DIAGRAM_OUT)
+
+new-service: venv ## Scaffold services/NAME/ from catalog (NAME=reviews [PORT=8083] [DESCRIPTION="..."])
+	@test -n "$(NAME)" || { echo "usage: make new-service NAME=<name> [PORT=<port>]" >&2; exit 2; }
+	$(PY) scripts/new_service.py $(NAME) $(if $(PORT),--port $(PORT)) $(if $(DESCRIPTION),--description "$(DESCRIPTION)")
+
+docs-test: venv ## Only the documentation tests (commands and paths in the docs, scaffold, diagram)
+	$(BIN)/pytest -n 2 --dist loadfile tests/docs $(PYTEST_ARGS)

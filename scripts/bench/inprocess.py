@@ -1,0 +1,87 @@
+"""CPU time per request of ASGI apps, called in-process (no socket, no server, no edge).
+
+Throughput on a shared 2-CPU machine moves with whatever else runs; CPU time spent inside the
+app per request moves much less, so it shows where the cost of our service stack comes from.
+
+Usage (run by scripts/bench/run.py with a service's environment and PYTHONPATH)::
+
+    python scripts/bench/inprocess.py NAME=MODULE:APP=PATH [...]
+
+Prints one JSON object: {NAME: {"cpu_us": ..., "wall_us": ...}} for a GET of PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+REQUESTS = 3000
+WARMUP = 300
+
+
+async def _measure(app: Any, path: str, count: int) -> tuple[float, float]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    for _ in range(WARMUP):
+        await app(scope, receive, send)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        await app(scope, receive, send)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if set(statuses) != {200}:
+        raise RuntimeError(f"GET {path} answered {sorted(set(statuses))}")
+    return cpu / count * 1e6, wall / count * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="+", help="NAME=MODULE:APP=PATH")
+    args = parser.parse_args(argv)
+    from svc_common.logs import configure_logging  # the services' logging, as when served
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    with open(os.devnull, "w") as devnull:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)  # log lines are produced, their output discarded
+        out = {}
+        for target in args.targets:
+            name, app_ref, path = target.split("=", 2)
+            module, attr = app_ref.split(":", 1)
+            app = getattr(importlib.import_module(module), attr)
+            cpu, wall = asyncio.run(_measure(app, path, REQUESTS))
+            out[name] = {"cpu_us": round(cpu, 1), "wall_us": round(wall, 1)}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

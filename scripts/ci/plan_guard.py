@@ -1,0 +1,133 @@
+"""Seal a saved Terraform plan after `plan`, and refuse to apply anything but that exact plan.
+
+`seal` runs right after the plan: it records the plan file's SHA-256, the SHA-256 of its
+human-readable rendering (`terraform show -no-color`), the environment and the commit, and writes
+the renderings beside it (plan.txt for humans and artifacts, plan.json for scripts/plan_report.py;
+plan.json holds sensitive values in clear, so it never goes into an artifact).
+
+`verify` runs right before the apply, on the plan downloaded from the artifact: the file must
+hash to the sealed value, the seal must be for this environment and this commit, and Terraform
+must render it to the same text as at plan time. Terraform itself then refuses a stale plan (state
+changed since the plan) at apply time.
+
+    plan_guard.py seal   --chdir infra/stack --plan PLAN --env dev --commit SHA --out-dir DIR
+    plan_guard.py verify --chdir infra/stack --plan PLAN --env dev --commit SHA --seal DIR/seal.json
+
+Exit status: 0 ok; 1 the plan does not match its seal (one line says why); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+SEAL_NAME = "seal.json"
+
+
+class Seal(BaseModel):
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    commit: str = Field(pattern=r"^[0-9a-f]{7,64}$|^local$")
+    plan_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    show_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class MismatchError(Exception):
+    """The plan is not the one that was sealed."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def terraform_show(chdir: Path, plan: Path, *flags: str) -> str:
+    result = subprocess.run(
+        ["terraform", f"-chdir={chdir}", "show", *flags, str(plan.resolve())],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise MismatchError(f"terraform show cannot read {plan}: {result.stderr.strip().splitlines()[-1:]}")
+    return result.stdout
+
+
+def seal(chdir: Path, plan: Path, env: str, commit: str, out_dir: Path) -> Seal:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = terraform_show(chdir, plan, "-no-color")
+    (out_dir / "plan.txt").write_text(text)
+    (out_dir / "plan.json").write_text(terraform_show(chdir, plan, "-json"))
+    record = Seal(
+        environment=env,
+        commit=commit,
+        plan_sha256=sha256_file(plan),
+        show_sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    (out_dir / SEAL_NAME).write_text(record.model_dump_json(indent=2) + "\n")
+    return record
+
+
+def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path) -> Seal:
+    try:
+        record = Seal.model_validate_json(seal_file.read_text())
+    except (OSError, ValidationError) as exc:
+        raise MismatchError(f"{seal_file}: no valid plan seal ({exc.__class__.__name__})") from exc
+    if record.environment != env:
+        raise MismatchError(f"the plan was made for {record.environment}, not {env}")
+    if record.commit != commit:
+        raise MismatchError(f"the plan was made at commit {record.commit}, not {commit}")
+    if not plan.is_file():
+        raise MismatchError(f"{plan}: plan file missing")
+    actual = sha256_file(plan)
+    if actual != record.plan_sha256:
+        sealed = record.plan_sha256[:12]
+        raise MismatchError(f"{plan}: checksum {actual[:12]} does not match the sealed {sealed}")
+    shown = hashlib.sha256(terraform_show(chdir, plan, "-no-color").encode()).hexdigest()
+    if shown != record.show_sha256:
+        raise MismatchError(
+            "terraform renders the plan differently than at plan time (config/providers changed)"
+        )
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("seal", "verify"):
+        p = sub.add_parser(name)
+        p.add_argument("--chdir", type=Path, required=True, help="the Terraform root module (initialised)")
+        p.add_argument("--plan", type=Path, required=True)
+        p.add_argument("--env", required=True)
+        p.add_argument("--commit", required=True)
+        if name == "seal":
+            p.add_argument("--out-dir", type=Path, required=True)
+        else:
+            p.add_argument("--seal", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "seal":
+            record = seal(args.chdir, args.plan, args.env, args.commit, args.out_dir)
+            print(f"sealed plan for {record.environment} at {record.commit}: sha256 {record.plan_sha256}")
+        else:
+            record = verify(args.chdir, args.plan, args.env, args.commit, args.seal)
+            print(f"plan matches its seal: {record.environment} at {record.commit}, {record.plan_sha256}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"plan_guard: invalid argument: {first['loc'][0]} {first['msg']}", file=sys.stderr)
+        return 2
+    except MismatchError as exc:
+        print(f"plan_guard: REFUSING TO APPLY: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

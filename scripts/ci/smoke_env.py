@@ -1,0 +1,93 @@
+"""Smoke-test one environment: URLs from its Terraform outputs, API keys from its Secrets Manager.
+
+Runs scripts/smoke_test.py with CATALOG_API_KEY / ORDERS_API_KEY taken from the environment's
+secrets (names from the manifests), never printing them. The Terraform root must be initialised
+for the environment (``make smoke`` runs ``make tf-init`` first).
+
+    python scripts/ci/smoke_env.py --env dev [--base-url URL] [--timeout S] [--out-dir DIR]
+
+--base-url overrides the public URL (the local rehearsal points it at the local edge).
+Exit status: smoke_test.py's (0 passed, 1 a check failed, 2 usage), or 2 when outputs are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import manifests
+import sync_secrets
+
+STACK = manifests.REPO_ROOT / "infra" / "stack"
+# Outputs that may hold the public URL, best first (the CDN when the stack has one).
+URL_OUTPUTS = ("site_url", "cloudfront_url", "public_url")
+
+
+def terraform_outputs(chdir: Path) -> dict:
+    result = subprocess.run(
+        ["terraform", f"-chdir={chdir}", "output", "-json"], capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise ValueError(f"terraform output failed: {result.stderr.strip().splitlines()[-1:]}")
+    return {k: v.get("value") for k, v in json.loads(result.stdout or "{}").items()}
+
+
+def urls(outputs: dict) -> tuple[str | None, str | None]:
+    base = next((outputs[k] for k in URL_OUTPUTS if outputs.get(k)), None)
+    alb = f"http://{outputs['alb_dns_name']}" if outputs.get("alb_dns_name") else None
+    return base, alb
+
+
+def api_keys(env: str) -> dict[str, str]:
+    """CATALOG_API_KEY etc. from Secrets Manager, for every service that has an API_KEY."""
+    client = boto3.client("secretsmanager")
+    keys = {}
+    for m in manifests.load_all():
+        for secret in m.secrets:
+            if secret.name != "API_KEY":
+                continue
+            secret_id = manifests.resolve_secret(m.name, secret, env)
+            value = client.get_secret_value(SecretId=secret_id)["SecretString"]
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                print(f"::add-mask::{value}")
+            keys[sync_secrets.variable_name(m.name, "API_KEY")] = value
+    return keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, choices=("dev", "prod", "local"))
+    parser.add_argument("--base-url", help="public URL (default: from the Terraform outputs)")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--out-dir", type=Path, default=manifests.REPO_ROOT / ".local" / "smoke")
+    parser.add_argument("--chdir", type=Path, default=STACK, help="Terraform root (initialised)")
+    args = parser.parse_args(argv)
+    try:
+        outputs = terraform_outputs(args.chdir)
+        base, alb = urls(outputs)
+        base = args.base_url or base or alb
+        if not base:
+            raise ValueError(f"no public URL: {args.env} has none of {URL_OUTPUTS} nor alb_dns_name")
+        keys = api_keys(args.env)
+    except (ValueError, BotoCoreError, ClientError) as exc:
+        print(f"smoke_env: {exc}", file=sys.stderr)
+        return 2
+    argv_smoke = [sys.executable, str(manifests.REPO_ROOT / "scripts" / "smoke_test.py"), "--base-url", base]
+    if alb and not args.base_url:
+        argv_smoke += ["--alb-url", alb]
+    argv_smoke += ["--timeout", str(args.timeout), "--report", str(args.out_dir / f"smoke-{args.env}.json")]
+    argv_smoke += ["--junit", str(args.out_dir / f"smoke-{args.env}-junit.xml")]
+    print(f"smoke test of {args.env} at {base}", flush=True)
+    return subprocess.run(argv_smoke, env={**os.environ, **keys}, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""catalog: products, prices and stock; stock reservations for orders."""

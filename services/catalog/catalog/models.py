@@ -1,0 +1,139 @@
+"""catalog API models (requests are strict, bounded and reject unknown fields).
+
+Money: ``price`` is a JSON string holding a decimal with at most 2 decimal places
+(e.g. ``"19.99"``), in requests and responses alike, so no precision is lost in any client.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from svc_common.fields import integer, patterned, text
+
+PRICE_PATTERN = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$"
+_PRICE_RE = re.compile(PRICE_PATTERN)
+MAX_STOCK = 1_000_000_000
+MAX_RESERVATION = 10_000
+
+
+def _parse_price(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))
+    if not isinstance(value, str) or not _PRICE_RE.search(value):
+        raise ValueError(
+            'price must be a string with a decimal number >= 0 and at most 2 decimals, e.g. "19.99"'
+        )
+    return Decimal(value.strip()).quantize(Decimal("0.01"))
+
+
+Price = Annotated[
+    Decimal,
+    PlainValidator(_parse_price),
+    PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PRICE_PATTERN,
+            "description": "Decimal amount as a string, >= 0, at most 2 decimal places.",
+            "examples": ["19.99"],
+        }
+    ),
+]
+Sku = patterned(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$", "letters, digits, '.', '_' or '-'", 64, "Stock keeping unit; unique."
+)
+Currency = patterned(r"^[A-Z]{3}$", "three upper-case letters", 3, "ISO 4217 alphabetic currency code.")
+Name = text(1, 200, "Product name.")
+Description = text(0, 2000, "Free text.")
+OrderId = patterned(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '_' or '-'", 64, "Id of the order holding the stock."
+)
+Stock = integer(0, MAX_STOCK, "Units available (not reserved).")
+Quantity = integer(1, MAX_RESERVATION, "Units to reserve.")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ProductCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "MUG-BLUE-01",
+                    "name": "Blue mug",
+                    "description": "Stoneware, 350 ml",
+                    "price": "12.50",
+                    "currency": "EUR",
+                    "stock": 100,
+                }
+            ]
+        }
+    )
+
+    sku: Sku
+    name: Name
+    description: Description = ""
+    price: Price
+    currency: Currency
+    stock: Stock = 0
+
+
+class ProductPatch(_Request):
+    """Fields to change; omitted (or null) fields keep their value."""
+
+    sku: Sku | None = None
+    name: Name | None = None
+    description: Description | None = None
+    price: Price | None = None
+    currency: Currency | None = None
+    stock: Stock | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    sku: str
+    name: str
+    description: str
+    price: Price
+    currency: str
+    stock: int
+    version: int = Field(description="Increases on every change; send it back in If-Match to update.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[Product]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null when there is none (a last page may be empty)."
+    )
+
+
+class ReservationCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"order_id": "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", "quantity": 2}]}
+    )
+
+    order_id: OrderId
+    quantity: Quantity
+
+
+class Reservation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: str
+    order_id: str
+    quantity: int
+    status: Literal["active", "released"]
+    created_at: datetime
+    updated_at: datetime

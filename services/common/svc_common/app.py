@@ -1,0 +1,106 @@
+"""``create_service_app``: a FastAPI app with everything every service needs.
+
+Liveness ``<prefix>/health`` (no I/O), readiness ``<prefix>/ready`` (own table reachable, never
+another service), OpenAPI at ``<prefix>/openapi.json`` and docs at ``<prefix>/docs``, JSON access
+log + EMF metrics, request ids, body size limit and the shared error handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from svc_common.errors import install_error_handlers
+from svc_common.middleware import RequestContextMiddleware
+from svc_common.settings import ServiceSettings
+
+LOGGER = logging.getLogger("svc_common.app")
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ready", "unavailable"]
+    detail: str | None = None
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    prefix: str,
+    title: str,
+    description: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    ready_check: Callable[[], None],
+    on_shutdown: Sequence[Callable[[], None]] = (),
+    state: dict[str, Any] | None = None,
+) -> FastAPI:
+    """Build the app. ``ready_check`` raises when the service's own table is not reachable."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        LOGGER.info("service started", extra={"table": settings.table_name})
+        yield
+        for hook in on_shutdown:
+            hook()
+        LOGGER.info("service stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=f"{prefix}/redoc",
+        swagger_ui_oauth2_redirect_url=f"{prefix}/docs/oauth2-redirect",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    for key, value in (state or {}).items():
+        setattr(app.state, key, value)
+
+    ops = APIRouter(prefix=prefix, tags=["operations"])
+
+    @ops.get("/health", response_model=Health, summary="Liveness (no I/O)")
+    def health() -> Health:
+        return Health(status="ok")
+
+    @ops.get(
+        "/ready",
+        response_model=Readiness,
+        summary="Readiness: the service's own table is reachable",
+        responses={503: {"model": Readiness, "description": "The table is not reachable."}},
+    )
+    def ready() -> Readiness | JSONResponse:
+        try:
+            ready_check()
+        except Exception as exc:  # any failure means "not ready"
+            LOGGER.warning("not ready", extra={"reason": type(exc).__name__})
+            body = Readiness(status="unavailable", detail=f"table not reachable ({type(exc).__name__})")
+            return JSONResponse(
+                status_code=503,
+                content=body.model_dump(),
+                headers={"Retry-After": str(settings.retry_after_seconds)},
+            )
+        return Readiness(status="ready")
+
+    app.include_router(ops)
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app, settings.retry_after_seconds)
+    app.add_middleware(
+        RequestContextMiddleware, service=settings.service_name, environment=settings.environment
+    )
+    return app

@@ -1,0 +1,95 @@
+"""DynamoDB access helpers: client factory and (de)serialisation."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from svc_common.settings import ServiceSettings
+
+DEFAULT_REGION = "eu-west-1"
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+# DynamoDB error codes that mean "the store is unavailable or throttling", i.e. a 503 for callers.
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ResourceNotFoundException",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+
+
+class StoreUnavailableError(Exception):
+    """The table cannot be reached or answered with a server-side error (maps to HTTP 503)."""
+
+
+def make_client(settings: ServiceSettings) -> Any:
+    """A DynamoDB client that honours the standard AWS_* environment (AWS_ENDPOINT_URL included).
+
+    Timeouts are short and retries bounded so that an unreachable endpoint fails within roughly
+    ``aws_max_attempts * (connect_timeout + read_timeout)`` seconds.
+    """
+    config = Config(
+        connect_timeout=settings.dynamodb_connect_timeout,
+        read_timeout=settings.dynamodb_read_timeout,
+        retries={"total_max_attempts": settings.aws_max_attempts, "mode": "standard"},
+        tcp_keepalive=True,
+        max_pool_connections=32,
+    )
+    # AWS_REGION (set by ECS), else AWS_DEFAULT_REGION, else the project's default region.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    return boto3.session.Session(region_name=region).client("dynamodb", config=config)
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    """Python values to a DynamoDB item (None values are dropped)."""
+    return {k: _SER.serialize(v) for k, v in data.items() if v is not None}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _SER.serialize(value)
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item to Python values (numbers come back as Decimal)."""
+    return {k: _DESER.deserialize(v) for k, v in item.items()}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(exc: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction ("None" for items that did not fail)."""
+    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+
+
+def raise_unavailable(exc: Exception) -> None:
+    """Re-raise ``exc`` as StoreUnavailableError when it means the store is unreachable or overloaded."""
+    if isinstance(exc, BotoCoreError):
+        raise StoreUnavailableError(type(exc).__name__) from exc
+    if isinstance(exc, ClientError) and error_code(exc) in UNAVAILABLE_CODES:
+        raise StoreUnavailableError(error_code(exc)) from exc
+
+
+def as_int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, Decimal)) else int(str(value))
+
+
+def utc_now() -> str:
+    """Current time as ISO 8601 UTC with microseconds (sorts lexicographically)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

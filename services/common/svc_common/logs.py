@@ -1,0 +1,68 @@
+"""One-line JSON logging to stdout (CloudWatch Logs parses each line as a JSON event)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from svc_common.context import current_request_id
+
+# LogRecord attributes that are not "extra" fields given by the caller.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: time, level, logger, message and any ``extra`` fields."""
+
+    def __init__(self, static: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.static = static or {}
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **self.static,
+        }
+        request_id = current_request_id()
+        if request_id:
+            doc["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and (key == "_aws" or not key.startswith("_")):
+                doc[key] = value
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str, separators=(",", ":"))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every logger (uvicorn's included) to stdout as JSON lines. Safe to call twice."""
+    static = {
+        k: v
+        for k, v in (
+            ("service", os.environ.get("SERVICE_NAME", "")),
+            ("environment", os.environ.get("ENVIRONMENT", "")),
+        )
+        if v
+    }
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(static))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    # The access log (with its metrics) is always written, whatever LOG_LEVEL says.
+    logging.getLogger("access").setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    # botocore logs request details at DEBUG; keep it quiet unless explicitly asked for.
+    logging.getLogger("botocore").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("urllib3").setLevel(max(root.level, logging.WARNING))

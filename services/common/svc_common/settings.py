@@ -1,0 +1,30 @@
+"""Settings every service shares, read from the environment (the runtime contract in the brief)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Environment variables common to all services. Services subclass this to add their own."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+
+    service_name: str = Field(min_length=1, max_length=64)
+    environment: str = Field(default="local", min_length=1, max_length=32)
+    table_name: str = Field(min_length=3, max_length=255)
+    log_level: str = "INFO"
+    shutdown_grace_seconds: float = Field(default=25.0, ge=1)
+    # Clients send this in X-Api-Key for mutating calls.
+    api_key: SecretStr = Field(min_length=16)
+    # Largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # DynamoDB client behaviour: short timeouts and few retries so an unreachable endpoint
+    # turns into a quick 503 instead of a hung request.
+    dynamodb_connect_timeout: float = Field(default=1.0, gt=0, le=30)
+    dynamodb_read_timeout: float = Field(default=2.0, gt=0, le=60)
+    # Same variable name botocore uses; total attempts including the first.
+    aws_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Seconds clients are told to wait (Retry-After) when a dependency is unavailable.
+    retry_after_seconds: int = Field(default=2, ge=1, le=120)

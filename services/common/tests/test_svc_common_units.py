@@ -1,0 +1,99 @@
+"""svc_common building blocks: JSON logs, cursors, secret comparison, patterned fields, DynamoDB client."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from pydantic import BaseModel, SecretStr, ValidationError
+from svc_common import cursor as cursors
+from svc_common.context import accept_request_id, request_id_var
+from svc_common.dynamo import make_client
+from svc_common.errors import BadRequestError
+from svc_common.fields import patterned
+from svc_common.logs import JsonFormatter
+from svc_common.security import secret_matches
+from svc_common.settings import ServiceSettings
+
+
+def test_json_formatter_writes_one_object_with_extras_and_request_id() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter({"service": "demo"}))
+    logger = logging.getLogger("test.json")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    token = request_id_var.set("rid-1")
+    try:
+        logger.warning("hello %s", "world", extra={"status": 503, "_aws": {"x": 1}, "_private": 1})
+    finally:
+        request_id_var.reset(token)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    doc = json.loads(lines[0])
+    assert doc["message"] == "hello world"
+    assert doc["level"] == "WARNING"
+    assert doc["service"] == "demo"
+    assert doc["request_id"] == "rid-1"
+    assert doc["status"] == 503
+    assert doc["_aws"] == {"x": 1}
+    assert "_private" not in doc
+    assert doc["time"].endswith("Z")
+
+
+def test_cursor_round_trip_and_rejections() -> None:
+    import re
+
+    schema = {"id": re.compile(r"[a-z]+")}
+    assert cursors.decode(cursors.encode({"id": "abc"}), schema) == {"id": "abc"}
+    for bad in ("!!", cursors.encode({"id": "ABC"}), cursors.encode({"id": "a", "x": "b"}), "e30", "A" * 600):
+        with pytest.raises(BadRequestError):
+            cursors.decode(bad, schema)
+
+
+def test_secret_matching_is_exact() -> None:
+    assert secret_matches("abc", SecretStr("abc"))
+    assert not secret_matches("abd", SecretStr("abc"))
+    assert not secret_matches("", SecretStr("abc"))
+    assert not secret_matches(None, SecretStr("abc"))
+    assert not secret_matches("abc", SecretStr(""))
+    assert not secret_matches("ä\udcff", "abc")  # odd input is a mismatch, never an exception
+
+
+def test_patterned_fields_follow_json_schema_semantics() -> None:
+    class M(BaseModel):
+        code: patterned(r"^[A-Z]{3}$", "three letters", 4)  # type: ignore[valid-type]
+
+    assert M(code="EUR").code == "EUR"
+    assert M(code="EUR\n").code == "EUR"  # what `$` admits in JSON Schema is accepted, then normalised
+    for bad in ("eur", "EURO", "", "\ud800AB"):
+        with pytest.raises(ValidationError):
+            M(code=bad)
+    assert M.model_json_schema()["properties"]["code"]["pattern"] == r"^[A-Z]{3}$"
+
+
+def test_request_ids_are_accepted_only_when_well_formed() -> None:
+    assert accept_request_id("abc-123") == "abc-123"
+    assert len(accept_request_id("x" * 200)) == 32
+    assert len(accept_request_id(None)) == 32
+    assert accept_request_id("a b") != "a b"
+
+
+def test_dynamodb_client_has_short_timeouts_and_bounded_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    settings = ServiceSettings(
+        service_name="demo", table_name="demo-table", api_key=SecretStr("k" * 16), aws_max_attempts=2
+    )
+    client = make_client(settings)
+    config = client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 2.0)
+    assert config.retries["total_max_attempts"] == 2
+    assert client.meta.endpoint_url == "http://127.0.0.1:9"
+    assert client.meta.region_name == "eu-west-1"
+
+
+def test_settings_reject_a_short_api_key() -> None:
+    with pytest.raises(ValidationError):
+        ServiceSettings(service_name="demo", table_name="demo-table", api_key=SecretStr("short"))

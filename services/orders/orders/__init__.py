@@ -1,0 +1,1 @@
+"""orders: orders that reserve stock in catalog; idempotent creation."""

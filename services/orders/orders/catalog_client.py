@@ -1,0 +1,143 @@
+"""HTTP client for catalog (timeouts, bounded retries on idempotent calls, request id forwarding).
+
+Retried calls: GET product, POST reservation and DELETE reservation. The reservation calls are
+idempotent by design: catalog keys a reservation by the order id, so a repeated call never
+takes or gives back stock twice. Anything else about catalog failing is CatalogUnavailableError.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr
+from svc_common.context import REQUEST_ID_HEADER, current_request_id
+from svc_common.errors import DependencyUnavailableError
+from svc_common.security import SERVICE_TOKEN_HEADER
+
+LOGGER = logging.getLogger("orders.catalog")
+CATALOG_PREFIX = "/catalog"  # catalog's own API paths (its public contract)
+
+
+class CatalogUnavailableError(DependencyUnavailableError):
+    """catalog did not answer usefully within the timeouts and retries."""
+
+
+@dataclass(frozen=True)
+class CatalogProduct:
+    id: str
+    price: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """catalog refused a reservation (not found, insufficient stock, ...): the order is rejected."""
+
+    status: int
+    reason: str
+
+
+class CatalogClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr,
+        connect_timeout: float,
+        read_timeout: float,
+        max_attempts: int,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._token = token
+        self.max_attempts = max_attempts
+        timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
+        self.http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport or httpx.HTTPTransport(retries=0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _headers(self, service: bool) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        if service:
+            headers[SERVICE_TOKEN_HEADER] = self._token.get_secret_value()
+        return headers
+
+    def _call(self, method: str, path: str, *, json: Any = None, service: bool = False) -> httpx.Response:
+        """Send an idempotent request, retrying connection errors, timeouts, 429 and 5xx."""
+        last = "no attempt"
+        for attempt in range(self.max_attempts):
+            if attempt:
+                time.sleep(min(0.1 * 2**attempt, 1.0) * (0.5 + random.random()))  # noqa: S311 # nosec B311
+            try:
+                response = self.http.request(method, path, json=json, headers=self._headers(service))
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+                LOGGER.warning("catalog call failed", extra={"call": f"{method} {path}", "error": last})
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                last = f"HTTP {response.status_code}"
+                LOGGER.warning("catalog call failed", extra={"call": f"{method} {path}", "error": last})
+                continue
+            return response
+        raise CatalogUnavailableError(f"catalog is unavailable ({last}); retry later")
+
+    def get_product(self, product_id: str) -> CatalogProduct | None:
+        response = self._call("GET", f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}")
+        if response.status_code in (404, 422):
+            return None
+        if response.status_code != 200:
+            raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} for a product")
+        body = response.json()
+        return CatalogProduct(id=body["id"], price=Decimal(body["price"]), currency=body["currency"])
+
+    def reserve(self, product_id: str, order_id: str, quantity: int) -> Refusal | None:
+        """None when reserved (now or by an earlier attempt), else why catalog refused."""
+        response = self._call(
+            "POST",
+            f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}/reservations",
+            json={"order_id": order_id, "quantity": quantity},
+            service=True,
+        )
+        if response.status_code in (200, 201):
+            return None
+        if response.status_code in (404, 409, 422):
+            return Refusal(response.status_code, _detail(response))
+        LOGGER.error("catalog refused the service token or the call", extra={"status": response.status_code})
+        raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} to a reservation")
+
+    def release(self, product_id: str, order_id: str) -> None:
+        """Give an order's units back (idempotent). A product that no longer exists is fine."""
+        response = self._call(
+            "DELETE",
+            f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}/reservations/{quote(order_id, safe='')}",
+            service=True,
+        )
+        if response.status_code not in (204, 404):
+            LOGGER.error("catalog refused a release", extra={"status": response.status_code})
+            raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} to a release")
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    text = detail if isinstance(detail, str) else f"HTTP {response.status_code}"
+    return text[:300]

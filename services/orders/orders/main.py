@@ -1,0 +1,56 @@
+"""ASGI entry point: ``python -m svc_common.serve orders.main:app``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from svc_common.app import create_service_app
+from svc_common.dynamo import make_client
+
+from orders.api import routes
+from orders.catalog_client import CatalogClient
+from orders.core.config import API_VERSION, PATH_PREFIX, Settings
+from orders.repository import OrdersRepository
+from orders.service import OrderService
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()  # type: ignore[call-arg] # values come from the environment
+    client = make_client(settings)
+    repo = OrdersRepository(client, settings.table_name)
+    catalog = CatalogClient(
+        settings.catalog_url,
+        settings.catalog_service_token,
+        connect_timeout=settings.catalog_connect_timeout,
+        read_timeout=settings.catalog_read_timeout,
+        max_attempts=settings.catalog_max_attempts,
+    )
+    service = OrderService(
+        repo,
+        catalog,
+        lease_seconds=settings.idempotency_lease_seconds,
+        wait_seconds=settings.idempotency_wait_seconds,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    return create_service_app(
+        settings=settings,
+        prefix=PATH_PREFIX,
+        title="orders",
+        description=(
+            "Orders that reserve stock in catalog; idempotent creation.\n\n"
+            'Money amounts are JSON strings with two decimals, e.g. `"19.99"`. Mutating calls need '
+            '`X-Api-Key`; POST /orders also needs `Idempotency-Key`. Errors are `{"detail": ...}`.'
+        ),
+        version=API_VERSION,
+        routers=[routes.router],
+        ready_check=repo.ping,
+        on_shutdown=[catalog.close, client.close],
+        state={"repository": repo, "order_service": service},
+    )
+
+
+def __getattr__(name: str) -> FastAPI:
+    """``app`` is built on first access (``app = create_app()``), so importing create_app needs no env."""
+    if name == "app":
+        globals()["app"] = application = create_app()
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,234 @@
+"""Order creation and cancellation: idempotency claims, catalog reservations, no stock leaks.
+
+Creation (POST /orders with an Idempotency-Key):
+1. Claim the key with a conditional put (request hash + a fresh order id + a lease). Requests that
+   find the key taken wait briefly for the holder to finish, then get the same order back
+   (same body) or 422 (different body), or 409 + Retry-After if it is still running.
+2. Look up every product in catalog, then reserve each one with the order id as the
+   reservation id (catalog makes that idempotent, so retries never take stock twice).
+3. Store the order (confirmed, or rejected with the reason) and mark the claim done in one
+   transaction fenced on the attempt's order id.
+If catalog refuses a reservation the ones already made are released and the order is stored as
+rejected. If catalog (or the table) is unavailable the reservations made are released, the claim
+is dropped (or, if releasing failed too, its lease is ended so the next retry cleans up first)
+and the caller gets 503 + Retry-After: nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from svc_common.dynamo import utc_now
+from svc_common.errors import ConflictError, UnprocessableEntityError
+
+from orders.catalog_client import CatalogClient, CatalogProduct, CatalogUnavailableError
+from orders.models import OrderCreate
+from orders.repository import OrdersRepository
+
+LOGGER = logging.getLogger("orders.service")
+_CENT = Decimal("0.01")
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(_CENT):.2f}"
+
+
+def request_hash(body: OrderCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class OrderService:
+    def __init__(
+        self,
+        repo: OrdersRepository,
+        catalog: CatalogClient,
+        lease_seconds: float,
+        wait_seconds: float,
+        retry_after_seconds: int,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.lease_seconds = lease_seconds
+        self.wait_seconds = wait_seconds
+        self.retry_after = {"Retry-After": str(retry_after_seconds)}
+
+    # -- creation ------------------------------------------------------------------------------
+    def create(self, key: str, body: OrderCreate) -> tuple[dict[str, Any], bool]:
+        """(order, replayed). Raises 409/422/503 errors as described in the module docstring."""
+        digest = request_hash(body)
+        lines = body.merged_items()
+        give_up = time.monotonic() + self.wait_seconds
+        while True:
+            order_id = str(uuid.uuid4())
+            if self.repo.put_claim(key, digest, order_id, self.lease_seconds):
+                return self._process(key, order_id, body.customer_id, lines), False
+            claim = self.repo.get_claim(key)
+            if claim is None:
+                self._wait_or_give_up(give_up)
+                continue  # the holder gave up and dropped its claim: claim it ourselves
+            if claim["request_hash"] != digest:
+                raise UnprocessableEntityError(
+                    "Idempotency-Key was already used with a different request body; "
+                    "use a new key for a different order"
+                )
+            if claim["state"] == "done":
+                return self.repo.get_order(claim["order_id"]), True
+            if claim["lease_until"] <= time.time():
+                # A previous attempt failed or crashed: undo what it may have reserved, take over.
+                self._release_all(lines, claim["order_id"])
+                order_id = str(uuid.uuid4())
+                if self.repo.take_over_claim(key, claim["order_id"], order_id, self.lease_seconds):
+                    return self._process(key, order_id, body.customer_id, lines), False
+            self._wait_or_give_up(give_up)
+
+    def _wait_or_give_up(self, give_up: float) -> None:
+        if time.monotonic() >= give_up:
+            raise ConflictError(
+                "a request with this Idempotency-Key is still being processed; retry later",
+                headers=self.retry_after,
+            )
+        time.sleep(0.1)
+
+    def _process(
+        self, key: str, order_id: str, customer_id: str, lines: list[tuple[str, int]]
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + self.lease_seconds * 0.8
+        touched: list[str] = []  # products on which a reservation may exist
+        outcome_unknown = False  # True when storing the order failed in an unknown state
+        try:
+            products: dict[str, CatalogProduct | None] = {}
+            for product_id, _ in lines:
+                self._check_deadline(deadline)
+                products[product_id] = self.catalog.get_product(product_id)
+            rejection = self._rejection(products)
+            if rejection is None:
+                for product_id, quantity in lines:
+                    self._check_deadline(deadline)
+                    touched.append(product_id)
+                    refusal = self.catalog.reserve(product_id, order_id, quantity)
+                    if refusal is not None:
+                        touched.pop()  # refused: nothing was taken on this product
+                        rejection = f"product {product_id}: {refusal.reason}"
+                        break
+            if rejection is not None:
+                self._release_all([(p, 0) for p in touched], order_id)
+                touched = []
+            order = self._build(order_id, customer_id, lines, products, rejection)
+            try:
+                completed = self.repo.complete(key, order)
+            except Exception:
+                # The write may have happened (e.g. a timeout after the commit): keep the
+                # reservations and only end the lease. A retry then finds the claim done (and
+                # replays the order) or still in progress (and releases before starting again).
+                outcome_unknown = True
+                raise
+            if not completed:
+                raise ConflictError(
+                    "this request took longer than its lease and a retry took over; retry to get the order",
+                    headers=self.retry_after,
+                )
+            LOGGER.info("order stored", extra={"order_id": order_id, "status": order["status"]})
+            return order
+        except Exception:
+            if outcome_unknown:
+                self._expire_quietly(key, order_id)
+            else:
+                self._abandon(key, order_id, touched)
+            raise
+
+    def _check_deadline(self, deadline: float) -> None:
+        if time.monotonic() > deadline:
+            raise CatalogUnavailableError("catalog is too slow to complete the order in time; retry later")
+
+    @staticmethod
+    def _rejection(products: dict[str, CatalogProduct | None]) -> str | None:
+        missing = [pid for pid, product in products.items() if product is None]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            return f"product(s) not found in catalog: {shown}"
+        currencies = {p.currency for p in products.values() if p is not None}
+        if len(currencies) > 1:
+            return f"items are priced in different currencies ({', '.join(sorted(currencies))})"
+        return None
+
+    @staticmethod
+    def _build(
+        order_id: str,
+        customer_id: str,
+        lines: list[tuple[str, int]],
+        products: dict[str, CatalogProduct | None],
+        rejection: str | None,
+    ) -> dict[str, Any]:
+        now = utc_now()
+        items = []
+        total = Decimal(0)
+        for product_id, quantity in lines:
+            product = products.get(product_id)
+            line_total = product.price * quantity if product else None
+            if line_total is not None:
+                total += line_total
+            items.append(
+                {
+                    "product_id": product_id,
+                    "quantity": quantity,
+                    "unit_price": _money(product.price) if product else None,
+                    "line_total": _money(line_total) if line_total is not None else None,
+                }
+            )
+        confirmed = rejection is None
+        first = next(iter(products.values()), None)
+        return {
+            "id": order_id,
+            "customer_id": customer_id,
+            "status": "confirmed" if confirmed else "rejected",
+            "items": items,
+            "currency": first.currency if confirmed and first else None,
+            "total": _money(total) if confirmed else None,
+            "rejection_reason": rejection,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _release_all(self, lines: list[tuple[str, int]], order_id: str) -> None:
+        for product_id, _ in lines:
+            self.catalog.release(product_id, order_id)
+
+    def _expire_quietly(self, key: str, order_id: str) -> None:
+        try:
+            self.repo.expire_claim(key, order_id)
+        except Exception as exc:  # the lease then simply runs out
+            LOGGER.warning("could not end the claim's lease", extra={"error": type(exc).__name__})
+
+    def _abandon(self, key: str, order_id: str, touched: list[str]) -> None:
+        """Undo a failed attempt: release its reservations, then free the key for a retry."""
+        try:
+            self._release_all([(p, 0) for p in touched], order_id)
+        except Exception as exc:  # the retry cleans up; the original error is raised
+            LOGGER.warning("release after failure did not complete", extra={"error": type(exc).__name__})
+            self._expire_quietly(key, order_id)
+            return
+        try:
+            self.repo.drop_claim(key, order_id)
+        except Exception as exc:  # the lease then simply runs out
+            LOGGER.warning("could not drop the claim", extra={"error": type(exc).__name__})
+
+    # -- cancellation --------------------------------------------------------------------------
+    def cancel(self, order_id: str) -> dict[str, Any]:
+        order = self.repo.get_order(order_id)
+        if order["status"] == "cancelled":
+            return order
+        if order["status"] == "rejected":
+            raise ConflictError(f"order {order_id!r} was rejected: nothing is reserved, nothing to cancel")
+        self._release_all([(item["product_id"], 0) for item in order["items"]], order_id)
+        self.repo.mark_cancelled(order_id)
+        order = self.repo.get_order(order_id)
+        if order["status"] != "cancelled":
+            raise ConflictError(f"order {order_id!r} changed while cancelling; retry")
+        return order

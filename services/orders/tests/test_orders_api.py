@@ -1,0 +1,453 @@
+"""orders API (in-process) against a real catalog process and real tables in the emulator."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import boto3
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from orders.main import create_app
+from svc_testing import SECRETS, RunningService, app_env, run_service, unique_table
+
+from tests.support.procs import free_port
+from tests.support.tables import create_table
+
+pytestmark = pytest.mark.slow
+API = {"X-Api-Key": SECRETS["API_KEY"]}
+
+
+@pytest.fixture(scope="module")
+def catalog(moto) -> Iterator[RunningService]:
+    with run_service("catalog", moto.env) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def table(moto) -> str:
+    return create_table("orders", unique_table("orders"), endpoint_url=moto.url)
+
+
+def _orders_app(moto, table: str, catalog_url: str, **extra: str):
+    with app_env("orders", table, moto.env, {"CATALOG_URL": catalog_url, **extra}):
+        return create_app()
+
+
+@pytest.fixture(scope="module")
+def client(moto, catalog: RunningService, table: str) -> Iterator[TestClient]:
+    with TestClient(_orders_app(moto, table, catalog.url)) as c:
+        yield c
+
+
+def product(catalog: RunningService, stock: int = 10, price: str = "2.50", currency: str = "EUR") -> str:
+    body = {
+        "sku": f"O-{uuid.uuid4().hex[:12]}",
+        "name": "n",
+        "price": price,
+        "currency": currency,
+        "stock": stock,
+    }
+    r = httpx.post(f"{catalog.url}/catalog/products", json=body, headers=API, timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def stock(catalog: RunningService, product_id: str) -> int:
+    return httpx.get(f"{catalog.url}/catalog/products/{product_id}", timeout=10).json()["stock"]
+
+
+def post_order(client: TestClient, body: dict, key: str | None = None):
+    return client.post("/orders", json=body, headers={**API, "Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def table_items(moto, table: str, prefix: str) -> list[dict]:
+    ddb = boto3.client("dynamodb", endpoint_url=moto.url)
+    items = ddb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith(prefix)]
+
+
+def customer() -> str:
+    return f"cust-{uuid.uuid4().hex[:10]}"
+
+
+# -- creation -------------------------------------------------------------------------------------
+def test_order_reserves_stock_and_prices_from_catalog(client: TestClient, catalog: RunningService) -> None:
+    a, b = product(catalog, 10, "2.50"), product(catalog, 5, "0.99")
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 3}, {"product_id": b, "quantity": 2}],
+    }
+    r = post_order(client, body)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["status"] == "confirmed"
+    assert order["rejection_reason"] is None
+    assert order["total"] == "9.48"
+    assert order["currency"] == "EUR"
+    assert order["items"] == [
+        {"product_id": a, "quantity": 3, "unit_price": "2.50", "line_total": "7.50"},
+        {"product_id": b, "quantity": 2, "unit_price": "0.99", "line_total": "1.98"},
+    ]
+    assert r.headers["Location"] == f"/orders/{order['id']}"
+    assert (stock(catalog, a), stock(catalog, b)) == (7, 3)
+    assert client.get(f"/orders/{order['id']}").json() == order
+
+
+def test_duplicate_lines_are_merged(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 10)
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 2}, {"product_id": a, "quantity": 3}],
+    }
+    r = post_order(client, body)
+    assert r.status_code == 201
+    assert r.json()["items"] == [
+        {"product_id": a, "quantity": 5, "unit_price": "2.50", "line_total": "12.50"}
+    ]
+    assert stock(catalog, a) == 5
+
+
+def test_same_key_same_body_replays_without_a_second_order(
+    client: TestClient, catalog: RunningService
+) -> None:
+    a = product(catalog, 10)
+    cust = customer()
+    body = {"customer_id": cust, "items": [{"product_id": a, "quantity": 4}]}
+    key = f"key-{uuid.uuid4().hex}"
+    first = post_order(client, body, key)
+    again = post_order(client, body, key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert stock(catalog, a) == 6
+    assert len(client.get("/orders", params={"customer_id": cust}).json()["items"]) == 1
+
+
+def test_same_key_different_body_is_422(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 10)
+    cust = customer()
+    key = f"key-{uuid.uuid4().hex}"
+    assert (
+        post_order(
+            client, {"customer_id": cust, "items": [{"product_id": a, "quantity": 1}]}, key
+        ).status_code
+        == 201
+    )
+    r = post_order(client, {"customer_id": cust, "items": [{"product_id": a, "quantity": 2}]}, key)
+    assert r.status_code == 422
+    assert "Idempotency-Key" in r.json()["detail"]
+    assert stock(catalog, a) == 9
+    assert len(client.get("/orders", params={"customer_id": cust}).json()["items"]) == 1
+
+
+def test_insufficient_stock_rejects_the_order_and_releases_everything(
+    client: TestClient, catalog: RunningService
+) -> None:
+    a, b = product(catalog, 10), product(catalog, 1)
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 2}],
+    }
+    r = post_order(client, body)
+    assert r.status_code == 201
+    order = r.json()
+    assert order["status"] == "rejected"
+    assert order["total"] is None
+    assert "insufficient stock" in order["rejection_reason"]
+    assert b in order["rejection_reason"]
+    assert (stock(catalog, a), stock(catalog, b)) == (10, 1)
+    assert client.get(f"/orders/{order['id']}").json()["status"] == "rejected"
+
+
+def test_unknown_product_rejects_the_order(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 10)
+    ghost = str(uuid.uuid4())
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 1}, {"product_id": ghost, "quantity": 1}],
+    }
+    order = post_order(client, body).json()
+    assert order["status"] == "rejected"
+    assert ghost in order["rejection_reason"]
+    assert "not found" in order["rejection_reason"]
+    assert order["items"][1]["unit_price"] is None
+    assert stock(catalog, a) == 10
+
+
+def test_mixed_currencies_reject_the_order(client: TestClient, catalog: RunningService) -> None:
+    a, b = product(catalog, 10, currency="EUR"), product(catalog, 10, currency="USD")
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 1}, {"product_id": b, "quantity": 1}],
+    }
+    order = post_order(client, body).json()
+    assert order["status"] == "rejected"
+    assert "currencies" in order["rejection_reason"]
+    assert (stock(catalog, a), stock(catalog, b)) == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"customer_id": "c1", "items": []}, ["body", "items"]),
+        ({"customer_id": "c1", "items": [{"product_id": "p", "quantity": 1}] * 51}, ["body", "items"]),
+        (
+            {"customer_id": "c1", "items": [{"product_id": "p", "quantity": 0}]},
+            ["body", "items", 0, "quantity"],
+        ),
+        (
+            {"customer_id": "c1", "items": [{"product_id": "p", "quantity": 201}]},
+            ["body", "items", 0, "quantity"],
+        ),
+        (
+            {"customer_id": "c1", "items": [{"product_id": "p", "quantity": "1"}]},
+            ["body", "items", 0, "quantity"],
+        ),
+        ({"customer_id": "c 1", "items": [{"product_id": "p", "quantity": 1}]}, ["body", "customer_id"]),
+        ({"customer_id": "c1", "items": [{"product_id": "p", "quantity": 1}], "x": 1}, ["body", "x"]),
+        ({"customer_id": "c1"}, ["body", "items"]),
+    ],
+)
+def test_invalid_orders_are_422_and_create_nothing(client: TestClient, body: dict, where: list) -> None:
+    r = post_order(client, body)
+    assert r.status_code == 422, r.text
+    assert where in [e["loc"] for e in r.json()["detail"]]
+
+
+def test_idempotency_key_and_api_key_are_required(client: TestClient, catalog: RunningService) -> None:
+    body = {"customer_id": customer(), "items": [{"product_id": product(catalog), "quantity": 1}]}
+    r = client.post("/orders", json=body, headers=API)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    r = client.post("/orders", json=body, headers={**API, "Idempotency-Key": "bad key!"})
+    assert r.status_code == 422
+    r = client.post("/orders", json=body, headers={"Idempotency-Key": "k1"})
+    assert r.status_code == 401
+    r = client.post(
+        "/orders", json=body, headers={"Idempotency-Key": "k1", "X-Api-Key": SECRETS["SERVICE_TOKEN"]}
+    )
+    assert r.status_code == 401
+
+
+# -- reads ----------------------------------------------------------------------------------------
+def test_get_unknown_order_is_404(client: TestClient) -> None:
+    assert client.get(f"/orders/{uuid.uuid4()}").status_code == 404
+
+
+def test_list_pages_through_a_customers_orders_newest_first(
+    client: TestClient, catalog: RunningService
+) -> None:
+    a = product(catalog, 50)
+    cust, other = customer(), customer()
+    ids = [
+        post_order(client, {"customer_id": cust, "items": [{"product_id": a, "quantity": 1}]}).json()["id"]
+        for _ in range(5)
+    ]
+    post_order(client, {"customer_id": other, "items": [{"product_id": a, "quantity": 1}]})
+    seen, cursor = [], None
+    for _ in range(10):
+        r = client.get(
+            "/orders", params={"customer_id": cust, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        )
+        assert r.status_code == 200, r.text
+        seen += [o["id"] for o in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    # A cursor of one customer cannot be used for another.
+    first = client.get("/orders", params={"customer_id": cust, "limit": 1}).json()["next_cursor"]
+    r = client.get("/orders", params={"customer_id": other, "cursor": first})
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"customer_id": "a b"}, {"customer_id": "c1", "limit": 0}, {"customer_id": "c1", "limit": 101}],
+)
+def test_list_validates_its_parameters(client: TestClient, params: dict) -> None:
+    assert client.get("/orders", params=params).status_code == 422
+
+
+def test_list_rejects_a_bad_cursor(client: TestClient) -> None:
+    r = client.get("/orders", params={"customer_id": "c1", "cursor": "not-a-cursor"})
+    assert r.status_code == 400
+    assert "cursor" in r.json()["detail"]
+
+
+# -- cancellation ---------------------------------------------------------------------------------
+def test_cancel_gives_stock_back_once(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 10)
+    order = post_order(
+        client, {"customer_id": customer(), "items": [{"product_id": a, "quantity": 4}]}
+    ).json()
+    assert stock(catalog, a) == 6
+    r = client.post(f"/orders/{order['id']}/cancel", headers=API)
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
+    assert stock(catalog, a) == 10
+    r = client.post(f"/orders/{order['id']}/cancel", headers=API)
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
+    assert stock(catalog, a) == 10
+
+
+def test_cancel_errors(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 1)
+    rejected = post_order(
+        client, {"customer_id": customer(), "items": [{"product_id": a, "quantity": 2}]}
+    ).json()
+    assert client.post(f"/orders/{rejected['id']}/cancel", headers=API).status_code == 409
+    assert client.post(f"/orders/{uuid.uuid4()}/cancel", headers=API).status_code == 404
+    assert client.post(f"/orders/{rejected['id']}/cancel").status_code == 401
+
+
+# -- failures -------------------------------------------------------------------------------------
+def test_catalog_unreachable_is_503_and_leaves_nothing(moto, table: str, catalog: RunningService) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 1}]}
+    key = f"down-{uuid.uuid4().hex}"
+    with TestClient(_orders_app(moto, table, dead, CATALOG_MAX_ATTEMPTS="2")) as down:
+        start = time.monotonic()
+        r = post_order(down, body, key)
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "2"
+        assert "catalog" in r.json()["detail"]
+        assert time.monotonic() - start < 10
+        assert down.get("/orders/ready").status_code == 200  # readiness never depends on catalog
+    assert not [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
+    # The same key works once catalog is back.
+    with TestClient(_orders_app(moto, table, catalog.url)) as up:
+        r = post_order(up, body, key)
+        assert r.status_code == 201
+        assert r.json()["status"] == "confirmed"
+    assert stock(catalog, a) == 9
+
+
+class _FlakyTransport(httpx.BaseTransport):
+    """Forwards to catalog, but fails (connection refused) for requests ``fail`` selects."""
+
+    def __init__(self, fail) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.fail = fail
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.fail(request):
+            raise httpx.ConnectError("injected failure", request=request)
+        return self.inner.handle_request(request)
+
+
+def _with_transport(app, transport: httpx.BaseTransport) -> None:
+    catalog = app.state.order_service.catalog
+    catalog.http = httpx.Client(base_url=catalog.http.base_url, transport=transport, timeout=5)
+
+
+def test_failure_mid_order_releases_what_was_reserved(moto, table: str, catalog: RunningService) -> None:
+    a, b = product(catalog, 10), product(catalog, 10)
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 3}],
+    }
+    key = f"mid-{uuid.uuid4().hex}"
+    app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="2")
+    _with_transport(app, _FlakyTransport(lambda req: req.method == "POST" and b in req.url.path))
+    with TestClient(app) as c:
+        r = post_order(c, body, key)
+        assert r.status_code == 503
+    assert (stock(catalog, a), stock(catalog, b)) == (10, 10)
+    assert not [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
+    with TestClient(_orders_app(moto, table, catalog.url)) as up:
+        assert post_order(up, body, key).json()["status"] == "confirmed"
+    assert (stock(catalog, a), stock(catalog, b)) == (8, 7)
+
+
+def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
+    moto, table: str, catalog: RunningService
+) -> None:
+    a, b = product(catalog, 10), product(catalog, 10)
+    body = {
+        "customer_id": customer(),
+        "items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 3}],
+    }
+    key = f"dirty-{uuid.uuid4().hex}"
+    calls: list[str] = []
+
+    def catalog_dies_after_first_reservation(request: httpx.Request) -> bool:
+        calls.append(request.method)
+        return calls.count("POST") > 1 or (request.method == "DELETE")
+
+    app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="1")
+    _with_transport(app, _FlakyTransport(catalog_dies_after_first_reservation))
+    with TestClient(app) as c:
+        assert post_order(c, body, key).status_code == 503
+    assert stock(catalog, a) == 8  # could not be given back yet
+    claims = [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
+    assert len(claims) == 1
+    assert Decimal(claims[0]["lease_until"]["N"]) == 0
+    with TestClient(_orders_app(moto, table, catalog.url)) as up:
+        r = post_order(up, body, key)
+        assert r.status_code == 201
+        assert r.json()["status"] == "confirmed"
+        assert post_order(up, body, key).json() == r.json()
+    assert (stock(catalog, a), stock(catalog, b)) == (8, 7)  # each taken exactly once
+
+
+def test_an_in_progress_key_is_409_with_retry_after(moto, table: str, catalog: RunningService) -> None:
+    from orders.models import OrderCreate
+    from orders.repository import OrdersRepository
+    from orders.service import request_hash
+
+    body = {"customer_id": customer(), "items": [{"product_id": product(catalog), "quantity": 1}]}
+    key = f"busy-{uuid.uuid4().hex}"
+    repo = OrdersRepository(boto3.client("dynamodb", endpoint_url=moto.url), table)
+    assert repo.put_claim(key, request_hash(OrderCreate.model_validate(body)), str(uuid.uuid4()), 60)
+    with TestClient(_orders_app(moto, table, catalog.url, IDEMPOTENCY_WAIT_SECONDS="0.3")) as c:
+        r = post_order(c, body, key)
+        assert r.status_code == 409
+        assert r.headers["Retry-After"] == "2"
+        assert "still being processed" in r.json()["detail"]
+
+
+def test_orders_table_unreachable_is_503(moto, catalog: RunningService) -> None:
+    env = {**moto.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    with app_env("orders", "nowhere", env, {"CATALOG_URL": catalog.url, "AWS_MAX_ATTEMPTS": "1"}):
+        app = create_app()
+    with TestClient(app) as c:
+        assert c.get(f"/orders/{uuid.uuid4()}").status_code == 503
+        body = {"customer_id": "c1", "items": [{"product_id": "p1", "quantity": 1}]}
+        assert post_order(c, body).status_code == 503
+        assert c.get("/orders/ready").status_code == 503
+        assert c.get("/orders/health").status_code == 200
+
+
+def test_storage_failure_when_saving_keeps_the_retry_safe(moto, table: str, catalog: RunningService) -> None:
+    from svc_common.dynamo import StoreUnavailableError
+
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 4}]}
+    key = f"save-{uuid.uuid4().hex}"
+    app = _orders_app(moto, table, catalog.url)
+    repo = app.state.order_service.repo
+
+    def complete_fails(*args, **kwargs):
+        raise StoreUnavailableError("injected: outcome unknown")
+
+    repo.complete = complete_fails
+    with TestClient(app) as c:
+        r = post_order(c, body, key)
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "2"
+    # Unknown whether the order was stored: the reservation stays, the claim's lease is ended.
+    assert stock(catalog, a) == 6
+    claims = [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
+    assert Decimal(claims[0]["lease_until"]["N"]) == 0
+    with TestClient(_orders_app(moto, table, catalog.url)) as up:
+        r = post_order(up, body, key)
+        assert r.status_code == 201
+        assert r.json()["status"] == "confirmed"
+    assert stock(catalog, a) == 6  # released for the failed attempt, taken once for this one

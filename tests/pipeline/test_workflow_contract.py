@@ -1,0 +1,250 @@
+"""Our own contract over .github/: calls, roles, permissions, pins, and who may deploy where."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.workflows import (
+    ROLE_ACTION,
+    WORKFLOWS_DIR,
+    action_files,
+    call_interface,
+    live_jobs,
+    load,
+    triggers,
+    uses_lines,
+    workflow_files,
+)
+from tests.support.tools import REPO_ROOT, unavailable
+
+PINS_FILE = REPO_ROOT.parent / "shared" / "action-pins.txt"
+DEPLOY_ENVIRONMENTS = {"dev", "prod"}  # GitHub environments holding the deploy roles
+ENTRY_POINTS = {
+    "pull-request.yml": "pull_request",
+    "main.yml": "push",
+    "release.yml": "push",
+    "drift.yml": "schedule",
+}
+REUSABLE = {
+    "reusable-quality.yml",
+    "reusable-security.yml",
+    "reusable-test.yml",
+    "reusable-images.yml",
+    "reusable-terraform.yml",
+    "reusable-secrets.yml",
+    "reusable-static.yml",
+    "reusable-smoke.yml",
+}
+ALL_FILES = [*workflow_files(), *action_files()]
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(REPO_ROOT)) for p in paths]
+
+
+def pins() -> dict[str, str]:
+    """`owner/repo[/path]` -> the exact pinned line `owner/repo@sha # tag`."""
+    if not PINS_FILE.is_file():
+        unavailable(f"action pins not found at {PINS_FILE} (the shared folder beside the repository)")
+    found = {}
+    for line in PINS_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            found[line.split("@", 1)[0]] = line
+    assert found, f"{PINS_FILE} lists no pins"
+    return found
+
+
+def test_the_expected_workflows_exist() -> None:
+    names = {p.name for p in workflow_files()}
+    assert names >= set(ENTRY_POINTS) | REUSABLE
+    for name in REUSABLE:
+        assert "workflow_call" in triggers(load(WORKFLOWS_DIR / name)), f"{name} must be on: workflow_call"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
+def test_every_third_party_action_is_exactly_a_pin(path: Path) -> None:
+    allowed = pins()
+    for n, ref, rest in uses_lines(path):
+        if ref.startswith("./"):
+            assert (REPO_ROOT / ref).exists() or (REPO_ROOT / ref / "action.yml").exists(), (
+                f"{path}:{n} {ref}"
+            )
+            continue
+        name = ref.split("@", 1)[0]
+        assert name in allowed, f"{path.name}:{n}: {name} is not in the pins file"
+        assert f"{ref} {rest}".strip() == allowed[name], (
+            f"{path.name}:{n}: `uses: {ref} {rest}` must be exactly `uses: {allowed[name]}`"
+        )
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=_ids(workflow_files()))
+def test_permissions_are_least_privilege(path: Path) -> None:
+    wf = load(path)
+    assert wf.get("permissions") == {}, f"{path.name}: top level must be `permissions: {{}}`"
+    assert not {"pull_request_target", "workflow_run"} & set(triggers(wf)), f"{path.name}: dangerous trigger"
+    for job_id, job in wf["jobs"].items():
+        perms = job.get("permissions")
+        assert isinstance(perms, dict), f"{path.name}:{job_id} must declare its permissions"
+        assert "write-all" not in str(perms)
+        assert "read-all" not in str(perms)
+        steps = job.get("steps") or []
+        assumes = any(str(s.get("uses", "")).startswith(ROLE_ACTION + "@") for s in steps)
+        if perms.get("id-token") == "write" and steps:
+            assert assumes, f"{path.name}:{job_id} has id-token: write but assumes no AWS role"
+        if assumes:
+            assert perms.get("id-token") == "write", f"{path.name}:{job_id} assumes a role without id-token"
+            assert job.get("environment"), f"{path.name}:{job_id} assumes a role without an environment"
+        if job.get("uses") and perms.get("id-token") == "write":
+            called = load(REPO_ROOT / job["uses"])
+            assert any(
+                (j.get("permissions") or {}).get("id-token") == "write" for j in called["jobs"].values()
+            ), f"{path.name}:{job_id} grants id-token to {job['uses']}, which assumes no role"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
+def test_checkout_never_persists_credentials_and_run_never_interpolates(path: Path) -> None:
+    data = load(path)
+    step_lists = [job.get("steps") or [] for job in (data.get("jobs") or {}).values()]
+    step_lists.append((data.get("runs") or {}).get("steps") or [])
+    for steps in step_lists:
+        for step in steps:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert (step.get("with") or {}).get("persist-credentials") is False, f"{path.name}: {step}"
+            run = step.get("run")
+            if run is not None:
+                assert "${{" not in run, f"{path.name}: expression in run: (pass it via env): {run[:80]}"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=_ids(workflow_files()))
+def test_reusable_workflow_calls_match_their_interface(path: Path) -> None:
+    wf = load(path)
+    for job_id, job in wf["jobs"].items():
+        uses = job.get("uses")
+        if not uses:
+            continue
+        assert uses.startswith("./.github/workflows/"), f"{path.name}:{job_id}: only local reusable workflows"
+        iface = call_interface(REPO_ROOT / uses)
+        given_inputs = job.get("with") or {}
+        given_secrets = job.get("secrets") or {}
+        assert given_secrets != "inherit", f"{path.name}:{job_id}: pass secrets explicitly, never inherit"
+        where = f"{path.name}:{job_id} -> {uses}"
+        assert set(given_inputs) <= set(iface["inputs"]), f"{where}: undeclared inputs {set(given_inputs)}"
+        assert set(given_secrets) <= set(iface["secrets"]), (
+            f"{where}: undeclared secrets {set(given_secrets)}"
+        )
+        for name, spec in iface["inputs"].items():
+            if (spec or {}).get("required") and "default" not in (spec or {}):
+                assert name in given_inputs, f"{where}: required input {name} missing"
+            if name in given_inputs and (spec or {}).get("type") == "boolean":
+                value = given_inputs[name]
+                assert isinstance(value, bool) or str(value).startswith("${{"), f"{where}: {name} not boolean"
+        for name, spec in iface["secrets"].items():
+            if (spec or {}).get("required"):
+                assert name in given_secrets, f"{where}: required secret {name} missing"
+        for name in re.findall(r"needs\.[\w-]+\.outputs\.([\w-]+)", str(job)):
+            assert name, where
+
+
+def _live(workflow: str, event: str):
+    return live_jobs(WORKFLOWS_DIR / workflow, event)
+
+
+def test_pull_requests_can_never_apply() -> None:
+    jobs = _live("pull-request.yml", "pull_request")
+    assert jobs
+    for job in jobs:
+        assert job.environment not in DEPLOY_ENVIRONMENTS, (
+            f"{job.name} runs in deploy environment {job.environment}"
+        )
+        text = job.run_text()
+        for forbidden in ("make apply", "terraform apply", "make destroy", "sync_secrets", "publish-static"):
+            assert forbidden not in text, f"{job.name} runs `{forbidden}` on a pull request"
+        if job.assumes_role():
+            assert job.environment in {"dev-plan", "prod-plan"}, (
+                f"{job.name}: role outside a plan environment"
+            )
+    terraform_calls = [
+        j
+        for j in load(WORKFLOWS_DIR / "pull-request.yml")["jobs"].values()
+        if "terraform" in str(j.get("uses"))
+    ]
+    assert {c["with"]["mode"] for c in terraform_calls} == {"plan"}
+    assert {c["with"]["environment"] for c in terraform_calls} == {"dev", "prod"}
+    # Forked pull requests: no job that touches AWS or posts comments runs for them.
+    for job_id, job in load(WORKFLOWS_DIR / "pull-request.yml")["jobs"].items():
+        if job_id.startswith("plan-") or job_id == "comment":
+            assert "github.event.pull_request.head.repo.full_name == github.repository" in str(job.get("if"))
+
+
+def test_main_deploys_only_dev_and_tags_only_prod() -> None:
+    main = load(WORKFLOWS_DIR / "main.yml")
+    release = load(WORKFLOWS_DIR / "release.yml")
+    assert set(triggers(main)) == {"push"}
+    assert triggers(main)["push"] == {"branches": ["main"]}
+    assert set(triggers(release)) == {"push"}
+    assert triggers(release)["push"] == {"tags": ["v*"]}
+    main_envs = {j.environment for j in _live("main.yml", "push") if j.environment}
+    release_envs = {j.environment for j in _live("release.yml", "push") if j.environment}
+    assert main_envs <= {"dev", "dev-plan"}, main_envs
+    assert "dev" in main_envs
+    assert release_envs <= {"prod", "prod-plan", "dev-plan"}, release_envs
+    assert "prod" in release_envs
+    applies = [j for j in _live("release.yml", "push") if "make apply" in j.run_text()]
+    assert applies
+    assert {j.environment for j in applies} == {"prod"}
+    applies = [j for j in _live("main.yml", "push") if "make apply" in j.run_text()]
+    assert applies
+    assert {j.environment for j in applies} == {"dev"}
+    # A release never builds: no image build anywhere in the tag path.
+    assert not [j for j in _live("release.yml", "push") if "build-push-action" in str(j.steps)]
+
+
+def test_drift_detection_only_plans() -> None:
+    for job in _live("drift.yml", "schedule"):
+        assert job.environment in (None, "dev-plan", "prod-plan"), job.name
+        assert "make apply" not in job.run_text()
+
+
+def test_terraform_apply_is_gated_serialised_and_uses_the_sealed_plan() -> None:
+    tf = load(WORKFLOWS_DIR / "reusable-terraform.yml")
+    plan, apply = tf["jobs"]["plan"], tf["jobs"]["apply"]
+    assert apply["environment"] == "${{ inputs.environment }}"
+    assert plan["environment"] == "${{ inputs.environment }}-plan"
+    assert apply["concurrency"] == {
+        "group": "terraform-${{ inputs.environment }}",
+        "cancel-in-progress": False,
+    }
+    assert plan["concurrency"]["cancel-in-progress"] is False
+    assert "inputs.mode == 'apply'" in apply["if"]
+    assert "github.event_name != 'pull_request'" in apply["if"]
+    runs = [s.get("run", "") for s in apply["steps"]]
+    verify = next(i for i, r in enumerate(runs) if "make plan-verify" in r)
+    do_apply = next(i for i, r in enumerate(runs) if "make apply" in r)
+    assert verify < do_apply
+    assert 'TFPLAN=".local/plan-in/terraform/$TARGET_ENV.tfplan"' in runs[do_apply]
+    for workflow in ("main.yml", "release.yml"):
+        group = load(WORKFLOWS_DIR / workflow)["concurrency"]
+        assert group["cancel-in-progress"] is False, workflow
+
+
+def test_every_make_target_and_script_the_workflows_call_exists() -> None:
+    import subprocess
+
+    texts = [p.read_text() for p in ALL_FILES]
+    targets = set()
+    for text in texts:
+        targets |= set(re.findall(r"\bmake\s+\"?([a-z][a-z0-9-]*)", text))
+        targets |= {f"quality-{c}" for c in ("python", "terraform", "workflows", "dockerfiles", "shell")}
+    targets.discard("quality-")
+    for target in sorted(targets):
+        result = subprocess.run(
+            ["make", "-n", target, "ENV=dev"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert "No rule to make target" not in result.stderr, f"make {target}: {result.stderr.strip()}"
+    for text in texts:
+        for script in re.findall(r"\b(scripts/[\w/.-]+\.(?:py|sh))", text):
+            assert (REPO_ROOT / script).is_file(), f"workflows call {script}, which does not exist"
