@@ -5,7 +5,7 @@
 #   make plan ENV=dev IMAGE_TAG=git-<sha>     (then: make apply ENV=dev TFPLAN=.local/terraform/dev.tfplan)
 #   make apply ENV=local                      (against the emulator on 127.0.0.1:4566)
 
-.PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy
+.PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy-guard destroy
 
 ENV       ?= dev
 INFRA     := $(ROOT)/infra
@@ -13,7 +13,7 @@ STACK     := $(INFRA)/stack
 ENV_DIR   := $(INFRA)/envs/$(ENV)
 TF_STATE  := $(STATE)/terraform
 TF_ROOTS  := $(STACK) $(INFRA)/bootstrap
-TF_MODULES := $(sort $(dir $(wildcard $(INFRA)/modules/*/tests/*.tftest.hcl) $(wildcard $(INFRA)/bootstrap/tests/*.tftest.hcl)))
+TF_MODULES := $(sort $(patsubst %/tests/,%,$(dir $(wildcard $(INFRA)/modules/*/tests/*.tftest.hcl $(INFRA)/bootstrap/tests/*.tftest.hcl))))
 TF        := terraform
 TF_ARGS   := -input=false -no-color
 
@@ -61,7 +61,7 @@ tf-validate: ## terraform validate every root module (no backend, no credentials
 
 tf-test: ## Native module tests (terraform test with a mocked provider; no AWS, no emulator)
 	@for mod in $(TF_MODULES); do \
-	  name=$$(basename $$mod); echo "== terraform test $$name"; \
+	  name=$$(basename $$mod); echo "== terraform test $${mod#$(INFRA)/}"; \
 	  TF_DATA_DIR=$(TF_STATE)/test-$$name $(TF) -chdir=$$mod init -backend=false $(TF_ARGS) >/dev/null && \
 	  TF_DATA_DIR=$(TF_STATE)/test-$$name $(TF) -chdir=$$mod test -no-color || exit 1; \
 	done
@@ -83,7 +83,9 @@ else
 	$(TF_ENV) $(TF) -chdir=$(STACK) apply $(TF_ARGS) -auto-approve -var-file=../envs/$(ENV)/terraform.tfvars
 endif
 
-destroy: tf-init ## Destroy ENV (prod also needs CONFIRM=prod)
+destroy-guard:
 	@if [ "$(ENV)" = prod ] && [ "$(CONFIRM)" != prod ]; then echo "refusing to destroy prod without CONFIRM=prod" >&2; exit 2; fi
+
+destroy: destroy-guard tf-init ## Destroy ENV (prod also needs CONFIRM=prod)
 	$(TF_ENV) TF_VAR_image_tag=$${TF_VAR_image_tag:-unused-by-destroy} \
 	  $(TF) -chdir=$(STACK) destroy $(TF_ARGS) -auto-approve -var-file=../envs/$(ENV)/terraform.tfvars

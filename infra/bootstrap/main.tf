@@ -51,7 +51,10 @@ data "aws_iam_policy_document" "trust_plan" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:pull_request"]
+      values = concat(
+        ["repo:${var.github_repository}:pull_request"],
+        [for e in var.plan_role_github_environments : "repo:${var.github_repository}:environment:${e}"],
+      )
     }
   }
 }

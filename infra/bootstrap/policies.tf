@@ -15,6 +15,7 @@ locals {
     logs     = "arn:${local.partition}:logs:${local.region}:${local.account}"
     sns      = "arn:${local.partition}:sns:${local.region}:${local.account}"
     cw       = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}"
+    ssm      = "arn:${local.partition}:ssm:${local.region}:${local.account}"
   }
 
   # Read-only calls terraform plan makes to refresh the stack (no secret values, no object reads
@@ -87,6 +88,12 @@ data "aws_iam_policy_document" "plan" {
     sid       = "ReadState"
     actions   = ["s3:GetObject"]
     resources = [for b in values(local.state_bucket) : "${local.arn_prefix.s3}${b}/*"]
+  }
+
+  statement {
+    sid       = "ReadDeployRecords" # scripts/ci/deploy_record.py: last good images per environment
+    actions   = ["ssm:GetParameter"]
+    resources = ["${local.arn_prefix.ssm}:parameter/${local.project}/*/deploy/*"]
   }
 
   statement {
@@ -278,11 +285,14 @@ data "aws_iam_policy_document" "deploy_services" {
     resources = ["${local.arn_prefix.dynamodb}:table/${local.project}-${each.key}-*"]
   }
 
+  # Terraform creates the secrets without values; scripts/sync_secrets.py (deploy workflow) writes
+  # and compares the values with this same role.
   statement {
-    sid = "SecretsWithoutValues"
+    sid = "Secrets"
     actions = [
-      "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:TagResource",
-      "secretsmanager:UntagResource", "secretsmanager:UpdateSecret",
+      "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+      "secretsmanager:UpdateSecret",
     ]
     resources = ["${local.arn_prefix.secrets}:secret:${local.project}/${each.key}/*"]
   }
@@ -314,6 +324,12 @@ data "aws_iam_policy_document" "deploy_services" {
       variable = "aws:RequestedRegion"
       values   = [local.region, "us-east-1"]
     }
+  }
+
+  statement {
+    sid       = "DeployRecords" # scripts/ci/deploy_record.py
+    actions   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:AddTagsToResource"]
+    resources = ["${local.arn_prefix.ssm}:parameter/${local.project}/${each.key}/deploy/*"]
   }
 
   statement {

@@ -53,3 +53,14 @@ variable "role_max_session_seconds" {
   type        = number
   default     = 3600
 }
+
+variable "plan_role_github_environments" {
+  description = "GitHub environments whose jobs may also assume the read-only plan role (e.g. dev-plan). Default: pull requests only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.plan_role_github_environments : can(regex("^[A-Za-z0-9._-]{1,255}$", e))])
+    error_message = "plan_role_github_environments must be GitHub environment names."
+  }
+}

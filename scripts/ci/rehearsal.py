@@ -59,6 +59,10 @@ ROOT = manifests.REPO_ROOT
 STATE_DIR = ROOT / ".local" / "pipeline"
 STATE_FILE = STATE_DIR / "state.json"
 TIMINGS_FILE = STATE_DIR / "timings.json"
+# The make targets' own state (Terraform data dir, plan files, plan-out) kept apart from a
+# developer's .local/terraform, so a rehearsal never shares a plan or a .terraform folder.
+MAKE_STATE = STATE_DIR / "make"
+TF = f"STATE={MAKE_STATE}"
 ENV = "local"
 REGION = "eu-west-1"
 # From inside a slirp4netns container with allow_host_loopback, the host's 127.0.0.1 is here.
@@ -257,20 +261,21 @@ def _tfvars(env: dict[str, str]) -> dict[str, str]:
 
 def stage_deploy(state: dict) -> None:
     env = {**emulator_env(state), **_tfvars(emulator_env(state))}
-    make("plan", "ENV=local", f"IMAGE_TAG={env['TF_VAR_image_tag']}", env=env)
-    make("plan-seal", "ENV=local", f"COMMIT={state['commit']}", env=env)
+    make("plan", "ENV=local", TF, f"IMAGE_TAG={env['TF_VAR_image_tag']}", env=env)
+    make("plan-seal", "ENV=local", TF, f"COMMIT={state['commit']}", env=env)
     # What the apply job downloads: the plan and its seal, in the artifact's layout.
     plan_in = STATE_DIR / "plan-in"
     (plan_in / "terraform").mkdir(parents=True, exist_ok=True)
     (plan_in / "plan-out" / ENV).mkdir(parents=True, exist_ok=True)
     plan_in.joinpath("terraform", f"{ENV}.tfplan").write_bytes(
-        (ROOT / ".local/terraform/local.tfplan").read_bytes()
+        (MAKE_STATE / "terraform/local.tfplan").read_bytes()
     )
     plan_in.joinpath("plan-out", ENV, "seal.json").write_text(
-        (ROOT / ".local/plan-out/local/seal.json").read_text()
+        (MAKE_STATE / "plan-out/local/seal.json").read_text()
     )
-    make("plan-verify", "ENV=local", f"COMMIT={state['commit']}", f"PLAN_IN={plan_in}", env=env)
-    make("apply", "ENV=local", f"TFPLAN={plan_in / 'terraform' / 'local.tfplan'}", env=env)
+    print((MAKE_STATE / "plan-out/local/report.md").read_text().split("#### Changed resources")[0])
+    make("plan-verify", "ENV=local", TF, f"COMMIT={state['commit']}", f"PLAN_IN={plan_in}", env=env)
+    make("apply", "ENV=local", TF, f"TFPLAN={plan_in / 'terraform' / 'local.tfplan'}", env=env)
 
 
 def stage_static(state: dict) -> None:
@@ -278,11 +283,11 @@ def stage_static(state: dict) -> None:
 
 
 def _terraform_outputs(env: dict[str, str]) -> dict:
-    make("tf-init", "ENV=local", env=env)
+    make("tf-init", "ENV=local", TF, env=env)
     result = subprocess.run(
         ["terraform", "-chdir=infra/stack", "output", "-json"],
         cwd=ROOT,
-        env={**env, "TF_DATA_DIR": str(ROOT / ".local" / "terraform" / ENV)},
+        env={**env, "TF_DATA_DIR": str(MAKE_STATE / "terraform" / ENV)},
         capture_output=True,
         text=True,
         check=False,
@@ -367,7 +372,7 @@ def stage_smoke(state: dict) -> None:
     env = emulator_env(state)
     smoke_dir = STATE_DIR / "smoke"
     make(
-        "smoke", "ENV=local", f"SMOKE_BASE_URL=http://127.0.0.1:{state['edge_port']}", "SMOKE_TIMEOUT=60",
+        "smoke", "ENV=local", TF, f"SMOKE_BASE_URL=http://127.0.0.1:{state['edge_port']}", "SMOKE_TIMEOUT=60",
         f"SMOKE_DIR={smoke_dir}", env=env,
     )  # fmt: skip
     run(
@@ -411,7 +416,7 @@ def stage_destroy(state: dict) -> None:
     failure = None
     if state.get("moto_pid"):
         try:
-            make("destroy", "ENV=local", env=emulator_env(state))
+            make("destroy", "ENV=local", TF, env=emulator_env(state))
         except StageError as exc:
             failure = exc
         _stop_pid(state.get("moto_pid"), "moto_server")

@@ -23,8 +23,8 @@ from bench import stack as bench_stack
 from tests.support.tools import output_dir
 
 # Longest a single request may take in any fault: the services' DynamoDB timeouts and retries
-# (connect 1 s, read 2 s, 3 attempts) and the orders -> catalog call are all well below this.
-REQUEST_TIMEOUT = 15.0
+# (connect 1 s, read 2 s, 3 attempts with backoff) and the orders -> catalog call are below this.
+REQUEST_TIMEOUT = 20.0
 
 
 @contextlib.contextmanager

@@ -38,10 +38,16 @@ def require_podman() -> None:
         unavailable(reason)
 
 
+_BUILT: dict[str, images.BuildResult] = {}
+
+
 def build_service_image(service: str) -> images.BuildResult:
-    """The service's image from the local base (built once per machine, cached)."""
+    """The service's image from the local base and the current code, built once per test process
+    (the base once per machine; other processes get podman's layer cache)."""
     require_podman()
-    return images.build(service, base="local", tag=TAG)
+    if service not in _BUILT:
+        _BUILT[service] = images.build(service, base="local", tag=TAG)
+    return _BUILT[service]
 
 
 def service_env(

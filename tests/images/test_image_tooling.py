@@ -126,3 +126,46 @@ def test_cli_says_in_one_line_when_podman_is_missing(tmp_path: Path) -> None:
         result.stderr.strip()
         == "images: podman is not installed (Debian package podman; see scripts/install_system_deps.sh)"
     )
+
+
+def test_base_is_built_once_when_another_process_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second worker waits for the first one's base build and then uses it, never building twice."""
+    lock = tmp_path / "locks" / f"base-{images.DEFAULT_SUITE}.lock"
+    lock.parent.mkdir(parents=True)
+    built = tmp_path / "built-by-the-other-worker"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import fcntl, pathlib, time; f = open({str(lock)!r}, 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(1.5); "
+         f"pathlib.Path({str(built)!r}).touch()"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    checks: list[bool] = []
+
+    def exists(ref: str, root: Path | None = None) -> bool:
+        # Missing before the lock is taken; present once the holder (the "other worker") is done.
+        checks.append(built.exists())
+        return checks[-1]
+
+    def must_not_build(*args: object) -> None:
+        raise AssertionError("the base was built a second time")
+
+    monkeypatch.setattr(images, "image_exists", exists)
+    monkeypatch.setattr(images, "_debootstrap", must_not_build)
+    assert images.ensure_base(root=tmp_path) == images.base_ref()
+    assert checks == [False, True]
+    holder.wait(10)
+
+
+def test_cli_prints_build_args_for_other_builders() -> None:
+    m = manifests.load_all()[0]
+    result = _cli("build-args", m.name, "--tag", "v9")
+    assert result.returncode == 0, result.stderr
+    args = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert args["PORT"] == str(m.port)
+    assert args["PACKAGE"] == m.package
+    assert args["VERSION"] == "v9"
+    assert args["BASE_IMAGE"] == images.OFFICIAL_BASE

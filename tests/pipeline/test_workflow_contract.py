@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -231,20 +232,41 @@ def test_terraform_apply_is_gated_serialised_and_uses_the_sealed_plan() -> None:
         assert group["cancel-in-progress"] is False, workflow
 
 
-def test_every_make_target_and_script_the_workflows_call_exists() -> None:
-    import subprocess
+def _run_blocks() -> list[str]:
+    """Every `run:` of every workflow and composite action."""
+    blocks = []
+    for path in ALL_FILES:
+        data = load(path)
+        jobs = list((data.get("jobs") or {}).values())
+        steps = [s for j in jobs for s in (j.get("steps") or [])] + (
+            (data.get("runs") or {}).get("steps") or []
+        )
+        blocks += [s["run"] for s in steps if "run" in s]
+    return blocks
 
-    texts = [p.read_text() for p in ALL_FILES]
+
+def test_every_make_target_and_script_the_workflows_call_exists() -> None:
+    runs = _run_blocks()
     targets = set()
-    for text in texts:
-        targets |= set(re.findall(r"\bmake\s+\"?([a-z][a-z0-9-]*)", text))
-        targets |= {f"quality-{c}" for c in ("python", "terraform", "workflows", "dockerfiles", "shell")}
-    targets.discard("quality-")
+    for run in runs:
+        targets |= set(re.findall(r"(?:^|[;&|]\s*|\s)make\s+\"?([a-z][a-z0-9-]*)", run, flags=re.MULTILINE))
+    targets.discard("quality-")  # make "quality-$CHECK": every matrix value below
+    quality = load(WORKFLOWS_DIR / "reusable-quality.yml")["jobs"]["check"]["strategy"]["matrix"]["check"]
+    targets |= {f"quality-{c}" for c in quality}
+    assert {
+        "quality-python",
+        "plan",
+        "plan-seal",
+        "plan-verify",
+        "apply",
+        "smoke",
+        "publish-static",
+    } <= targets
     for target in sorted(targets):
         result = subprocess.run(
             ["make", "-n", target, "ENV=dev"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
         )
         assert "No rule to make target" not in result.stderr, f"make {target}: {result.stderr.strip()}"
-    for text in texts:
-        for script in re.findall(r"\b(scripts/[\w/.-]+\.(?:py|sh))", text):
+    for run in runs:
+        for script in re.findall(r"\b(scripts/[\w/.-]+\.(?:py|sh))", run):
             assert (REPO_ROOT / script).is_file(), f"workflows call {script}, which does not exist"

@@ -57,6 +57,19 @@ run "roles_are_trusted_only_from_this_repository" {
   }
 }
 
+run "plan_role_can_also_trust_named_environments" {
+  command = plan
+
+  variables {
+    plan_role_github_environments = ["dev-plan"]
+  }
+
+  assert {
+    condition     = toset(flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"])) == toset(["repo:example-org/storefront-gitops:pull_request", "repo:example-org/storefront-gitops:environment:dev-plan"])
+    error_message = "Listed GitHub environments are added to the plan role's subjects, nothing else."
+  }
+}
+
 run "no_statement_allows_everything" {
   command = plan
 

@@ -24,7 +24,10 @@ locals {
   static_cache_policy_id = var.create_cdn_policies ? aws_cloudfront_cache_policy.static[0].id : local.managed_caching_optimized
   api_origin_request_id  = var.create_cdn_policies ? aws_cloudfront_origin_request_policy.api[0].id : local.managed_all_viewer_except_host
   response_headers_id    = var.create_cdn_policies ? aws_cloudfront_response_headers_policy.security[0].id : local.managed_security_headers
-  origin_verify_values   = { for k in local.secret_slots : k => data.aws_secretsmanager_secret_version.origin_verify[k].secret_string }
+  origin_verify_values = {
+    a = data.aws_secretsmanager_secret_version.origin_verify_a.secret_string
+    b = data.aws_secretsmanager_secret_version.origin_verify_b.secret_string
+  }
 
   # Deny anything not over TLS (the emulator, plain HTTP only, opts out with deny_insecure_transport).
   deny_insecure_transport_logs = var.deny_insecure_transport ? [{
@@ -241,19 +244,28 @@ data "aws_secretsmanager_random_password" "origin_verify" {
   exclude_punctuation = true
 }
 
-resource "aws_secretsmanager_secret_version" "origin_verify" {
-  for_each = local.secret_slots
-
-  secret_id                = aws_secretsmanager_secret.origin_verify[each.key].id
-  secret_string_wo         = data.aws_secretsmanager_random_password.origin_verify[each.key].random_password
-  secret_string_wo_version = var.origin_secret_versions[each.key]
+# One version resource and one read-back per slot (not for_each): raising slot B's version then
+# defers only B's read, so the value CloudFront sends (slot A) stays known and unchanged in the plan.
+resource "aws_secretsmanager_secret_version" "origin_verify_a" {
+  secret_id                = aws_secretsmanager_secret.origin_verify["a"].id
+  secret_string_wo         = data.aws_secretsmanager_random_password.origin_verify["a"].random_password
+  secret_string_wo_version = var.origin_secret_versions.a
 }
 
-data "aws_secretsmanager_secret_version" "origin_verify" {
-  for_each = local.secret_slots
+resource "aws_secretsmanager_secret_version" "origin_verify_b" {
+  secret_id                = aws_secretsmanager_secret.origin_verify["b"].id
+  secret_string_wo         = data.aws_secretsmanager_random_password.origin_verify["b"].random_password
+  secret_string_wo_version = var.origin_secret_versions.b
+}
 
-  secret_id  = aws_secretsmanager_secret.origin_verify[each.key].id
-  version_id = aws_secretsmanager_secret_version.origin_verify[each.key].version_id
+data "aws_secretsmanager_secret_version" "origin_verify_a" {
+  secret_id  = aws_secretsmanager_secret.origin_verify["a"].id
+  version_id = aws_secretsmanager_secret_version.origin_verify_a.version_id
+}
+
+data "aws_secretsmanager_secret_version" "origin_verify_b" {
+  secret_id  = aws_secretsmanager_secret.origin_verify["b"].id
+  version_id = aws_secretsmanager_secret_version.origin_verify_b.version_id
 }
 
 # --------------------------------------------------------------------------------------------

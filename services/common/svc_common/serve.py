@@ -1,4 +1,7 @@
-"""Run a service: ``python -m svc_common.serve <package>.main:app``.
+"""Run a service: ``python -m svc_common.serve [<package>.main:app]``.
+
+The app import string comes from the argument, or from APP when no argument is given (the
+container images set APP from the service manifest, so their exec-form entrypoint needs no shell).
 
 Reads HOST (default 0.0.0.0), PORT (required), LOG_LEVEL (default INFO) and
 SHUTDOWN_GRACE_SECONDS (default 25) from the environment.
@@ -104,8 +107,13 @@ def _quiet_exit(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a storefront service with uvicorn.")
-    parser.add_argument("app", help="ASGI app import string, e.g. catalog.main:app")
+    parser.add_argument(
+        "app", nargs="?", default=os.environ.get("APP"), help="ASGI app import string (default: $APP)"
+    )
     args = parser.parse_args(argv)
+    if not args.app:
+        print("serve: no app given: pass <package>.main:app or set APP", file=sys.stderr)
+        return 2
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         options = server_options()

@@ -165,6 +165,21 @@ def test_serve_refuses_bad_settings_with_one_line(env: dict, message: str) -> No
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("app_env", "message"),
+    [({"APP": "slowapp:nope"}, "cannot load slowapp:nope"), ({}, "no app given")],
+)
+def test_serve_takes_the_app_from_app_env_when_no_argument(app_env: dict, message: str) -> None:
+    full = {k: v for k, v in os.environ.items() if k != "APP"}
+    full.update({"PYTHONPATH": str(COMMON), "PORT": "8080", **app_env})
+    r = subprocess.run(
+        [sys.executable, "-m", "svc_common.serve"], env=full, capture_output=True, text=True, timeout=20
+    )
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_serve_names_bad_settings_without_their_values() -> None:
     catalog_dir = COMMON.parent / "catalog"
     full = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "API_KEY", "SERVICE_TOKEN")}
