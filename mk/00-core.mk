@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements/dev.txt
 
 venv: $(VENV)/.installed ## Create the tooling virtualenv from the hashed lock
 
-test: venv ## Run the whole test suite (what CI runs)
+test: venv checkov-venv ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: venv ## Only the fast tests (no images, no terraform apply, no browser)

@@ -8,6 +8,12 @@ Values come from environment variables named ``<SERVICE>_<SECRET>`` upper-cased 
 ``CATALOG_API_KEY``; in GitHub Actions these are environment secrets), or, for development, from
 a ``KEY=VALUE`` file given with ``--values-file`` (then only from that file). Never from the repo.
 
+Who owns what: in dev and prod, Terraform (infra/stack) creates each secret (name, tags,
+description, recovery window) and this script writes only its value (``--require-existing``
+refuses to create one, so the two never race). On the emulator without Terraform (``make up``)
+the script creates missing secrets itself, tagged with service, environment and managed-by.
+An existing secret's tags and description are left alone, so Terraform sees no drift.
+
 Output names secrets only, never values: one line per secret, ``created``, ``updated``,
 ``unchanged``, ``missing value``, ``failed`` (and ``pruned`` with ``--prune``). Values are compared
 by SHA-256 against the secret's current value. Under GitHub Actions every value is first
@@ -127,8 +133,11 @@ def _error_text(exc: Exception) -> str:
 
 
 class Syncer:
-    def __init__(self, client, env: str, dry_run: bool, kms_key_id: str | None) -> None:
+    def __init__(
+        self, client, env: str, dry_run: bool, kms_key_id: str | None, require_existing: bool = False
+    ) -> None:
         self.sm = client
+        self.require_existing = require_existing
         self.env = env
         self.dry_run = dry_run
         self.kms_key_id = kms_key_id
@@ -145,6 +154,10 @@ class Syncer:
         """Bring one secret in line; returns its outcome word. Raises on AWS failure."""
         current = self._describe(item.secret_id)
         if current is None:
+            if self.require_existing:
+                raise RuntimeError(
+                    "does not exist: apply the environment's infra first (it creates the secret)"
+                )
             if not self.dry_run:
                 kwargs = {"KmsKeyId": self.kms_key_id} if self.kms_key_id else {}
                 self.sm.create_secret(
@@ -169,15 +182,12 @@ class Syncer:
         kms_differs = bool(self.kms_key_id) and current.get("KmsKeyId") != self.kms_key_id
         same = stored is not None and hmac.compare_digest(_digest(stored), _digest(value))
         if same and not kms_differs:
-            if not self.dry_run:
-                self.sm.tag_resource(SecretId=item.secret_id, Tags=_tags(item, self.env))
             return "unchanged"
         if not self.dry_run:
-            kwargs = {"KmsKeyId": self.kms_key_id} if kms_differs else {}
-            self.sm.update_secret(
-                SecretId=item.secret_id, Description=item.description, SecretString=value, **kwargs
-            )
-            self.sm.tag_resource(SecretId=item.secret_id, Tags=_tags(item, self.env))
+            if kms_differs:
+                self.sm.update_secret(SecretId=item.secret_id, KmsKeyId=self.kms_key_id)
+            if not same:
+                self.sm.put_secret_value(SecretId=item.secret_id, SecretString=value)
         return "updated"
 
     def stale(self, wanted: set[str]) -> list[str]:
@@ -220,6 +230,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--detailed-exitcode", action="store_true", help="with --dry-run: exit 3 when changes are pending"
     )
     parser.add_argument("--kms-key-id", help="customer-managed KMS key (id, ARN or alias) for the secrets")
+    parser.add_argument(
+        "--require-existing",
+        action="store_true",
+        help="never create a secret: fail for one that does not exist (dev/prod: Terraform creates them)",
+    )
     parser.add_argument(
         "--prune", action="store_true", help="schedule deletion of managed secrets no manifest declares"
     )
@@ -272,7 +287,7 @@ def run(argv: list[str] | None = None, environ: Mapping[str, str] | None = None)
     except BotoCoreError as exc:  # e.g. no region configured
         print(f"sync_secrets: cannot create an AWS client: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    syncer = Syncer(client, args.env, args.dry_run, args.kms_key_id)
+    syncer = Syncer(client, args.env, args.dry_run, args.kms_key_id, args.require_existing)
     prefix = "(dry run) " if args.dry_run else ""
     counts: dict[str, int] = {}
     failed: list[str] = []

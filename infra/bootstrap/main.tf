@@ -51,10 +51,9 @@ data "aws_iam_policy_document" "trust_plan" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values = concat(
-        ["repo:${var.github_repository}:pull_request"],
-        [for e in var.plan_role_github_environments : "repo:${var.github_repository}:environment:${e}"],
-      )
+      # The plan jobs (pull requests, drift, release checks) run in <env>-plan GitHub environments,
+      # which have no reviewers and no secrets: only they can get this read-only role.
+      values = [for e in var.plan_role_github_environments : "repo:${var.github_repository}:environment:${e}"]
     }
   }
 }

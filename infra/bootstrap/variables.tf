@@ -55,12 +55,12 @@ variable "role_max_session_seconds" {
 }
 
 variable "plan_role_github_environments" {
-  description = "GitHub environments whose jobs may also assume the read-only plan role (e.g. dev-plan). Default: pull requests only."
+  description = "GitHub environments whose jobs may assume the read-only plan role. The workflows' plan jobs run in <env>-plan environments (every role-assuming job has an environment, so its OIDC subject is environment-based, never pull_request)."
   type        = list(string)
-  default     = []
+  default     = ["dev-plan", "prod-plan"]
 
   validation {
-    condition     = alltrue([for e in var.plan_role_github_environments : can(regex("^[A-Za-z0-9._-]{1,255}$", e))])
+    condition     = length(var.plan_role_github_environments) > 0 && alltrue([for e in var.plan_role_github_environments : can(regex("^[A-Za-z0-9._-]{1,255}$", e))])
     error_message = "plan_role_github_environments must be GitHub environment names."
   }
 }

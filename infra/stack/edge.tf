@@ -61,6 +61,21 @@ locals {
   }
 }
 
+# Response headers: web/security-headers.json is their one source of truth (the local edge and the
+# smoke test read it too). Without that file (e.g. a copy of infra/ alone) the module's defaults,
+# which are the same policy, apply.
+locals {
+  edge_headers_file = "${local.repo_root}/web/security-headers.json"
+  edge_headers      = fileexists(local.edge_headers_file) ? jsondecode(file(local.edge_headers_file)) : {}
+  edge_hsts         = lookup(local.edge_headers, "Strict-Transport-Security", null)
+  edge_headers_own = [
+    "content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy",
+  ]
+  edge_custom_headers = {
+    for k, v in local.edge_headers : k => v if !startswith(k, "_") && !contains(local.edge_headers_own, lower(k))
+  }
+}
+
 module "edge" {
   source = "../modules/edge"
 
@@ -77,6 +92,15 @@ module "edge" {
   origin_secret_active        = var.origin_secret_active
   origin_secret_versions      = var.origin_secret_versions
   secret_recovery_window_days = var.secret_recovery_window_days
+
+  content_security_policy = lookup(local.edge_headers, "Content-Security-Policy", null)
+  referrer_policy         = lookup(local.edge_headers, "Referrer-Policy", null)
+  custom_response_headers = length(local.edge_headers) > 0 ? local.edge_custom_headers : null
+  strict_transport_security = local.edge_hsts == null ? null : {
+    max_age_seconds    = tonumber(regex("max-age=([0-9]+)", local.edge_hsts)[0])
+    include_subdomains = strcontains(lower(local.edge_hsts), "includesubdomains")
+    preload            = strcontains(lower(local.edge_hsts), "preload")
+  }
 
   create_cdn_policies     = !local.edge_emulator
   deny_insecure_transport = !local.edge_emulator

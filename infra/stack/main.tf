@@ -21,11 +21,10 @@ module "alb" {
   name                      = local.name
   vpc_id                    = module.network.vpc_id
   subnet_ids                = module.network.public_subnet_ids
-  certificate_arn           = var.certificate_arn
+  certificate_arn           = local.edge_alb_certificate_arn
   deletion_protection       = var.deletion_protection
-  ingress_cidr_blocks       = var.alb_ingress_cidr_blocks
-  ingress_prefix_list_ids   = var.alb_ingress_prefix_list_ids
-  origin_verify_header      = var.alb_origin_verify_header
+  ingress_prefix_list_ids   = local.edge_alb_ingress_prefix_list_ids # only CloudFront reaches it
+  origin_verify_header      = local.edge_alb_origin_verify_header    # ...and only with the secret header
   access_logs_force_destroy = var.access_logs_force_destroy
 
   routes = {
@@ -73,6 +72,8 @@ resource "aws_secretsmanager_secret" "service" {
 module "service" {
   source   = "../modules/ecs_service"
   for_each = local.manifests
+
+  deployment_alarm_names = local.edge_deployment_alarm_names[each.key]
 
   project     = local.project
   environment = var.environment

@@ -113,34 +113,6 @@ variable "deletion_protection" {
   }
 }
 
-variable "certificate_arn" {
-  description = "ACM certificate of the public hostname; null serves plain HTTP on the load balancer."
-  type        = string
-  default     = null
-}
-
-variable "alb_ingress_cidr_blocks" {
-  description = "CIDRs allowed to reach the load balancer on 80/443 (when no prefix lists are given)."
-  type        = list(string)
-  default     = ["0.0.0.0/0"]
-}
-
-variable "alb_ingress_prefix_list_ids" {
-  description = "Prefix lists allowed to reach the load balancer on 80/443 (e.g. CloudFront origin-facing); replaces alb_ingress_cidr_blocks when set."
-  type        = list(string)
-  default     = []
-}
-
-variable "alb_origin_verify_header" {
-  description = "Optional header name/value every routed request must carry (set by the CDN); others get 404."
-  type = object({
-    name  = string
-    value = string
-  })
-  default   = null
-  sensitive = true
-}
-
 variable "access_logs_force_destroy" {
   description = "Allow destroy to delete the ALB access-log bucket with its objects (not in prod)."
   type        = bool

@@ -421,6 +421,7 @@ def _test_suite_timing() -> Timing:
         (ln for ln in reversed(lines) if " in " in ln and ("passed" in ln or "failed" in ln)), lines[-1]
     )
     note = summary.strip("= ") + ("" if result.returncode == 0 else f" (exit {result.returncode})")
+    note += "".join(f"; {ln[:160]}" for ln in lines if ln.startswith("FAILED "))
     _say(f"  make test: {seconds} s, {note}")
     return Timing(
         what="full test suite (make test, 2 workers)", command="make test", seconds=seconds, note=note

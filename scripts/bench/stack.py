@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import signal
 import socket
 import time
@@ -38,10 +39,39 @@ HELLO_PREFIX = "/hello"
 HELLO_HEALTH = "/hello/health"
 
 
+_HANDED_OUT: set[int] = set()  # never give one port to two parts of this process's stacks
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range.
+
+    Ports the kernel hands out itself (bind to port 0) come from the ephemeral range, which every
+    outgoing connection also draws from: a port freed by a killed process can be taken by a
+    client connection before the process is restarted on it. Ports below that range are only
+    ever used by a process that asks for them, so a restart on the same port stays possible.
+    """
+    low, _ = _ephemeral_range()
+    first = 20000 if low > 21000 else 1024
+    for _ in range(500):
+        port = first + secrets.randbelow(max(low - first, 1))
+        if port in _HANDED_OUT:
+            continue
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def hello_manifest() -> manifests.Manifest:

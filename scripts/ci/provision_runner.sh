@@ -13,7 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 "${sudo_cmd[@]}" bash scripts/install_system_deps.sh
 
-if [ -d "$MIRROR/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION" ]; then
+# The mirror's first folder is the provider registry's host; match any so none is named here.
+if compgen -G "$MIRROR/*/hashicorp/aws/$AWS_PROVIDER_VERSION" >/dev/null; then
   echo "provider mirror: hashicorp/aws $AWS_PROVIDER_VERSION present in $MIRROR"
   exit 0
 fi

@@ -244,7 +244,18 @@ def stage_secrets(state: dict) -> None:
         ]
         values.touch(mode=0o600)
         values.write_text("\n".join(lines) + "\n")
-    run([sys.executable, "scripts/sync_secrets.py", "--env", ENV, "--values-file", str(values)], env=env)
+    run(
+        [
+            sys.executable,
+            "scripts/sync_secrets.py",
+            "--env",
+            ENV,
+            "--values-file",
+            str(values),
+            "--require-existing",
+        ],
+        env=env,
+    )
 
 
 def _tfvars(env: dict[str, str]) -> dict[str, str]:
@@ -474,6 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         ok = True
     except StageError as exc:
         print(f"rehearsal: stage {args.name} FAILED: {exc}", file=sys.stderr)
+        pid = load_state().get("moto_pid")
+        if pid and args.name != "destroy" and not _is_ours(pid, "moto_server"):
+            print(
+                f"rehearsal: the AWS emulator (pid {pid}) is no longer running: stopped from outside?",
+                file=sys.stderr,
+            )
     except (image_builds.ImageError, localstack.StackError, OSError, ValueError, KeyError) as exc:
         print(f"rehearsal: stage {args.name} FAILED: {exc.__class__.__name__}: {exc}", file=sys.stderr)
     except (BotoCoreError, ClientError, subprocess.SubprocessError) as exc:

@@ -1,8 +1,9 @@
 """Smoke-test one environment: URLs from its Terraform outputs, API keys from its Secrets Manager.
 
-Runs scripts/smoke_test.py with CATALOG_API_KEY / ORDERS_API_KEY taken from the environment's
-secrets (names from the manifests), never printing them. The Terraform root must be initialised
-for the environment (``make smoke`` runs ``make tf-init`` first).
+Runs scripts/smoke_test.py (with --waf-probe in dev and prod) with CATALOG_API_KEY and
+ORDERS_API_KEY taken from the environment's secrets (names from the manifests), never printing
+them. The Terraform root must be initialised for the environment (``make smoke`` runs
+``make tf-init`` first).
 
     python scripts/ci/smoke_env.py --env dev [--base-url URL] [--timeout S] [--out-dir DIR]
 
@@ -40,10 +41,9 @@ def terraform_outputs(chdir: Path) -> dict:
     return {k: v.get("value") for k, v in json.loads(result.stdout or "{}").items()}
 
 
-def urls(outputs: dict) -> tuple[str | None, str | None]:
-    base = next((outputs[k] for k in URL_OUTPUTS if outputs.get(k)), None)
-    alb = f"http://{outputs['alb_dns_name']}" if outputs.get("alb_dns_name") else None
-    return base, alb
+def public_url(outputs: dict) -> str | None:
+    """The public URL (CloudFront) from the stack's outputs."""
+    return next((outputs[k] for k in URL_OUTPUTS if outputs.get(k)), None)
 
 
 def api_keys(env: str) -> dict[str, str]:
@@ -72,17 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = terraform_outputs(args.chdir)
-        base, alb = urls(outputs)
-        base = args.base_url or base or alb
+        base = args.base_url or public_url(outputs)
         if not base:
-            raise ValueError(f"no public URL: {args.env} has none of {URL_OUTPUTS} nor alb_dns_name")
+            raise ValueError(f"no public URL: the {args.env} stack has none of the outputs {URL_OUTPUTS}")
         keys = api_keys(args.env)
     except (ValueError, BotoCoreError, ClientError) as exc:
         print(f"smoke_env: {exc}", file=sys.stderr)
         return 2
     argv_smoke = [sys.executable, str(manifests.REPO_ROOT / "scripts" / "smoke_test.py"), "--base-url", base]
-    if alb and not args.base_url:
-        argv_smoke += ["--alb-url", alb]
+    # The load balancer answers only requests carrying CloudFront's origin header, so the checks go
+    # through the public URL; in AWS the WAF sits in front of it and must block an injection probe.
+    if args.env in ("dev", "prod") and not args.base_url:
+        argv_smoke.append("--waf-probe")
     argv_smoke += ["--timeout", str(args.timeout), "--report", str(args.out_dir / f"smoke-{args.env}.json")]
     argv_smoke += ["--junit", str(args.out_dir / f"smoke-{args.env}-junit.xml")]
     print(f"smoke test of {args.env} at {base}", flush=True)

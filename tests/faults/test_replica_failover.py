@@ -66,8 +66,14 @@ def test_edge_stops_sending_to_a_dead_replica(s: bench_stack.Stack) -> None:
     failed = [o for o in outcomes if o.status != 200]
     first_failure = next((o.start - t_kill for o in transition if o.status != 200), 0.0)
     # Every settled request was answered by the surviving replica (its access log has its id).
-    survivor_log = (s.settings.logs / "catalog.log").read_text(errors="replace")
-    unseen = [o.label for o in settled if f'"request_id":"{o.label}"' not in survivor_log]
+    # The access line is written just after the answer is sent: give the last ones a moment.
+    unseen = [o.label for o in settled]
+    for _ in range(50):
+        survivor_log = (s.settings.logs / "catalog.log").read_text(errors="replace")
+        unseen = [rid for rid in unseen if f'"request_id":"{rid}"' not in survivor_log]
+        if not unseen:
+            break
+        time.sleep(0.1)
     report(
         "replica_failover",
         {

@@ -104,7 +104,10 @@ def test_roles_trust_only_this_repository(bootstrap: Bootstrap) -> None:
     ]
 
     expected = {
-        f"{PROJECT}-github-plan": f"repo:{REPOSITORY}:pull_request",
+        f"{PROJECT}-github-plan": [
+            f"repo:{REPOSITORY}:environment:dev-plan",
+            f"repo:{REPOSITORY}:environment:prod-plan",
+        ],
         f"{PROJECT}-github-deploy-dev": f"repo:{REPOSITORY}:environment:dev",
         f"{PROJECT}-github-deploy-prod": f"repo:{REPOSITORY}:environment:prod",
     }

@@ -5,9 +5,6 @@ check of tests/infra/edge_checks.py, publish a small site with scripts/publish_s
 the same stack with a custom domain (certificates, aliases, HTTPS origin) to prove it has no
 dependency cycle and that the ALB knows at plan time it gets an HTTPS listener.
 
-Until the stack's main.tf and the alb/ecs_service modules take the edge wiring (see
-EDGE_WIRING below and the part 2 report), the copy gets it through Terraform override files; each
-shim is added only while the real file lacks it.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import manifests
 import pytest
 
 from tests.infra import edge_checks
@@ -32,119 +30,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
 ENV = "local"
 
-# Stack wiring of the edge outputs into part 1's modules (the change requested from part 1):
-# (module, argument, expression).
-STACK_WIRING = [
-    ("alb", "ingress_prefix_list_ids", "local.edge_alb_ingress_prefix_list_ids"),
-    ("alb", "certificate_arn", "local.edge_alb_certificate_arn"),
-    ("alb", "origin_verify_header", "local.edge_alb_origin_verify_header"),
-    ("service", "deployment_alarm_names", "local.edge_deployment_alarm_names[each.key]"),
-]
-
-# alb module: accept two origin secret values (rotation), answer 403 without the header.
-ALB_SHIM = r"""
-variable "origin_verify_header" {
-  type = object({
-    name   = string
-    values = list(string)
-  })
-  default = null
-}
-
-resource "aws_lb_listener" "http" {
-  default_action {
-    type = local.https ? "redirect" : "fixed-response"
-
-    dynamic "redirect" {
-      for_each = local.https ? [1] : []
-      content {
-        port        = "443"
-        protocol    = "HTTPS"
-        status_code = "HTTP_301"
-      }
-    }
-
-    dynamic "fixed_response" {
-      for_each = local.https ? [] : [1]
-      content {
-        content_type = "application/json"
-        message_body = jsonencode({ detail = var.origin_verify_header == null ? "Not Found" : "Forbidden" })
-        status_code  = var.origin_verify_header == null ? "404" : "403"
-      }
-    }
-  }
-}
-
-resource "aws_lb_listener_rule" "route" {
-  condition {
-    path_pattern {
-      values = [each.value.path_prefix, "${each.value.path_prefix}/*"]
-    }
-  }
-
-  dynamic "condition" {
-    for_each = var.origin_verify_header == null ? [] : [1]
-    content {
-      http_header {
-        http_header_name = var.origin_verify_header.name
-        values           = var.origin_verify_header.values
-      }
-    }
-  }
-}
-"""
-
-# ecs_service module: ECS deployment alarms with rollback.
-ECS_VARIABLE = """
-variable "deployment_alarm_names" {
-  description = "CloudWatch alarms that roll a deployment back when one fires (empty: none)."
-  type        = list(string)
-  default     = []
-}
-"""
-ECS_SHIM = """
-resource "aws_ecs_service" "this" {
-  dynamic "alarms" {
-    for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
-    content {
-      alarm_names = var.deployment_alarm_names
-      enable      = true
-      rollback    = true
-    }
-  }
-}
-"""
-
 TIMES: dict[str, float] = {}
 
 
-def _wire(infra: Path) -> list[str]:
-    """Add each missing piece of edge wiring to the copy; return what had to be shimmed."""
-    shims: list[str] = []
-    main = (infra / "stack" / "main.tf").read_text()
-    for module, argument, expression in STACK_WIRING:
-        if expression.split("[")[0] not in main:
-            block = f'module "{module}" {{\n  {argument} = {expression}\n}}\n'
-            (infra / "stack" / f"edge_wiring_{argument}_override.tf").write_text(block)
-            shims.append(f"stack:{argument}")
-    alb_vars = (infra / "modules" / "alb" / "variables.tf").read_text()
-    if "values = list(string)" not in alb_vars.replace("  ", " ").replace("  ", " "):
-        (infra / "modules" / "alb" / "edge_origin_override.tf").write_text(ALB_SHIM)
-        shims.append("alb:origin_verify_header.values+403")
-    ecs_vars = (infra / "modules" / "ecs_service" / "variables.tf").read_text()
-    if "deployment_alarm_names" not in ecs_vars:
-        (infra / "modules" / "ecs_service" / "edge_deployment_alarms.tf").write_text(ECS_VARIABLE)
-        (infra / "modules" / "ecs_service" / "edge_deployment_alarms_override.tf").write_text(ECS_SHIM)
-        shims.append("ecs_service:deployment_alarm_names")
+def _local_backend(infra: Path) -> None:
+    """Give the private copy a local backend (the module's own emulator holds no state bucket)."""
     (infra / "stack" / "edge_backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
-    return shims
 
 
 class EdgeStack:
-    def __init__(self, moto: MotoServer, infra: Path, data: Path, shims: list[str]):
+    def __init__(self, moto: MotoServer, infra: Path, data: Path):
         self.moto = moto
         self.infra = infra
-        self.shims = shims
         self.tf = Terraform(infra / "stack", data, {**moto.env, "AWS_MAX_ATTEMPTS": "1"})
         self.session = boto3.Session(
             aws_access_key_id=FAKE_AWS_ENV["AWS_ACCESS_KEY_ID"],
@@ -165,10 +62,14 @@ def edge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
     terraform_binary()
     work = tmp_path_factory.mktemp("edge-stack")
     infra = copy_tree(work)
-    shims = _wire(infra)
+    headers = REPO_ROOT / "web" / "security-headers.json"
+    if headers.exists():  # the response headers' source of truth, read by infra/stack/edge.tf
+        (work / "web").mkdir()
+        (work / "web" / headers.name).write_text(headers.read_text())
+    _local_backend(infra)
     server = MotoServer(output_dir("logs"))
     try:
-        stack = EdgeStack(server, infra, work / "tfdata", shims)
+        stack = EdgeStack(server, infra, work / "tfdata")
         started = time.monotonic()
         stack.tf.run("init", "-input=false", "-no-color")
         stack.tf.run("apply", "-input=false", "-no-color", "-auto-approve", stack.var_file, timeout=420)
@@ -179,8 +80,7 @@ def edge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
     finally:
         server.stop()
         print(
-            f"\nedge stack: shims {stack.shims if 'stack' in locals() else shims}; "
-            + ", ".join(f"{k} {v:.1f}s" for k, v in TIMES.items()),
+            "\nedge stack: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMES.items()),
             file=sys.stderr,
         )
 
@@ -245,7 +145,9 @@ def test_publish_static_site(edge_stack: EdgeStack, tmp_path: Path) -> None:
 
 
 def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
-    """With a domain: certificates in both regions, aliases, HTTPS to the origin, HTTPS listener."""
+    """As on AWS (no emulator shortcuts) with a domain: certificates in both regions, aliases, HTTPS
+    origin and listener, our own CDN policies with the headers of web/security-headers.json, and
+    composite deployment alarms wired into the ECS services."""
     started = time.monotonic()
     edge_stack.tf.run(
         "plan",
@@ -254,6 +156,7 @@ def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
         "-refresh=false",
         "-out=domain.tfplan",
         edge_stack.var_file,
+        "-var=emulator=false",
         "-var=domain_name=shop.example.com",
         "-var=create_hosted_zone=true",
         timeout=300,
@@ -261,22 +164,109 @@ def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
     TIMES["domain plan"] = time.monotonic() - started
     plan = edge_stack.tf.run("show", "-json", "domain.tfplan").json()
     changes = {c["address"]: c for c in plan["resource_changes"]}  # type: ignore[index]
-    certs = [c for a, c in changes.items() if c["type"] == "aws_acm_certificate"]
+    after = {a: c["change"]["after"] for a, c in changes.items()}
+    certs = [c for c in changes.values() if c["type"] == "aws_acm_certificate"]
     assert sorted(c["change"]["after"]["domain_name"] for c in certs) == [
         "origin.shop.example.com",
         "shop.example.com",
     ]
-    assert {c["provider_name"] for c in certs} == {"registry.terraform.io/hashicorp/aws"}
     assert any(a.endswith("module.alb.aws_lb_listener.https[0]") for a in changes), (
         "no HTTPS listener planned"
     )
-    distribution = changes["module.edge.aws_cloudfront_distribution.this"]["change"]["after"]
+    distribution = after["module.edge.aws_cloudfront_distribution.this"]
     assert distribution["aliases"] == ["shop.example.com"]
     (viewer,) = distribution["viewer_certificate"]
     assert viewer["minimum_protocol_version"] == "TLSv1.2_2021"
-    records = [c["change"]["after"] for c in changes.values() if c["type"] == "aws_route53_record"]
-    assert {(r["name"], r["type"]) for r in records if r.get("alias")} >= {
+    origins = {o["origin_id"]: o for o in distribution["origin"]}
+    assert origins["alb-api"]["domain_name"] == "origin.shop.example.com"
+    assert origins["alb-api"]["custom_origin_config"][0]["origin_protocol_policy"] == "https-only"
+    records = [c for c in after.values() if c and "alias" in c and c.get("alias")]
+    assert {(r["name"], r["type"]) for r in records} >= {
         ("shop.example.com", "A"),
         ("shop.example.com", "AAAA"),
         ("origin.shop.example.com", "A"),
     }
+
+    (headers_policy,) = [
+        a for c, a in after.items() if changes[c]["type"] == "aws_cloudfront_response_headers_policy"
+    ]
+    security = headers_policy["security_headers_config"][0]
+    source = REPO_ROOT / "web" / "security-headers.json"
+    if source.exists():
+        wanted = json.loads(source.read_text())
+        assert (
+            security["content_security_policy"][0]["content_security_policy"]
+            == wanted["Content-Security-Policy"]
+        )
+        assert security["referrer_policy"][0]["referrer_policy"] == wanted["Referrer-Policy"]
+        custom = {i["header"]: i["value"] for i in headers_policy["custom_headers_config"][0]["items"]}
+        assert custom == {
+            k: v for k, v in wanted.items() if k in {"Permissions-Policy", "Cross-Origin-Opener-Policy"}
+        }
+    assert security["frame_options"][0]["frame_option"] == "DENY"
+    assert security["strict_transport_security"][0]["access_control_max_age_sec"] >= 31536000
+
+    composites = [a for c, a in after.items() if changes[c]["type"] == "aws_cloudwatch_composite_alarm"]
+    services = [a for c, a in after.items() if changes[c]["type"] == "aws_ecs_service"]
+    prefix = f"{manifests.project_name()}-{ENV}"
+    assert sorted(a["alarm_name"] for a in composites) == sorted(
+        f"{prefix}-{s}-deployment" for s in edge_stack.outputs["services"]
+    )
+    for service in services:
+        (alarms,) = service["alarms"]
+        assert alarms["rollback"] is True
+        assert alarms["alarm_names"] == [f"{prefix}-{service['name']}-deployment"]
+
+
+def _origin_secret_view(stack: EdgeStack) -> dict[str, Any]:
+    """Fingerprints (never values) of the two slots, what CloudFront sends and what the ALB accepts."""
+    out, url = stack.outputs, stack.moto.url
+    secrets = stack.session.client("secretsmanager", endpoint_url=url)
+    slots = {
+        k: secrets.get_secret_value(SecretId=arn)["SecretString"]
+        for k, arn in out["origin_secret_arns"].items()
+    }
+    fingerprint = {v: k for k, v in slots.items()}
+    cloudfront = stack.session.client("cloudfront", endpoint_url=url, region_name="us-east-1")
+    config = cloudfront.get_distribution(Id=out["cloudfront_distribution_id"])["Distribution"][
+        "DistributionConfig"
+    ]
+    sent = [
+        fingerprint.get(h["HeaderValue"], "unknown")
+        for o in config["Origins"]["Items"]
+        for h in o.get("CustomHeaders", {}).get("Items", [])
+    ]
+    rules = stack.session.client("elbv2", endpoint_url=url).describe_rules(
+        ListenerArn=out["alb_listener_arn"]
+    )
+    accepted = {
+        fingerprint.get(v, "unknown")
+        for r in rules["Rules"]
+        for c in r["Conditions"]
+        if c.get("Field") == "http-header"
+        for v in c["HttpHeaderConfig"]["Values"]
+    }
+    return {"slots": slots, "sent": sent, "accepted": accepted}
+
+
+def test_origin_secret_rotation_without_downtime(edge_stack: EdgeStack) -> None:
+    """Step 1 (new value in the idle slot) keeps CloudFront's value; step 2 switches; both accepted."""
+    before = _origin_secret_view(edge_stack)
+    assert before["sent"] == ["a"]
+    assert before["accepted"] == {"a", "b"}
+    started = time.monotonic()
+    args = ["apply", "-input=false", "-no-color", "-auto-approve", "-refresh=false", edge_stack.var_file]
+    edge_stack.tf.run(*args, "-var=origin_secret_versions={a=1,b=2}", timeout=300)
+    step1 = _origin_secret_view(edge_stack)
+    assert step1["slots"]["a"] == before["slots"]["a"], "the active slot must not change"
+    assert step1["slots"]["b"] != before["slots"]["b"], "the idle slot must get a new value"
+    assert step1["sent"] == ["a"], "CloudFront must keep sending the active slot"
+    assert step1["accepted"] == {"a", "b"}, "the ALB must accept the current and the new value"
+    edge_stack.tf.run(
+        *args, "-var=origin_secret_versions={a=1,b=2}", "-var=origin_secret_active=b", timeout=300
+    )
+    step2 = _origin_secret_view(edge_stack)
+    assert step2["slots"] == step1["slots"]
+    assert step2["sent"] == ["b"], "CloudFront must send the new value after the switch"
+    assert step2["accepted"] == {"a", "b"}, "the old value stays accepted until it is retired"
+    TIMES["rotation (2 applies)"] = time.monotonic() - started

@@ -197,7 +197,7 @@ def test_network_and_load_balancer(stack: Stack) -> None:
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["access_logs.s3.enabled"] == "true"
     (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
-    assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"  # no origin header
     rules = [
         r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
     ]
@@ -353,6 +353,38 @@ def test_state_lock_refuses_a_second_operation(stack: Stack) -> None:
 
 
 # --- part 2 (edge) checks go here ---
+
+
+def _edge_session() -> boto3.Session:
+    return boto3.Session(region_name=REGION, **_creds())
+
+
+def test_edge_cloudfront_waf_bucket_and_alarms(stack: Stack) -> None:
+    """Part 2 checks (tests/infra/edge_checks.py) on the applied stack."""
+    from tests.infra import edge_checks
+
+    for check in (
+        edge_checks.check_distribution,
+        edge_checks.check_waf,
+        edge_checks.check_bucket_private,
+        edge_checks.check_anomaly_alarms,
+    ):
+        check(_edge_session(), _outputs(stack), stack.moto.url)
+    CHECKS.append("edge: CloudFront behaviours, WAF on CloudFront and ALB, private bucket, anomaly alarms")
+
+
+def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
+    """Part 2 checks that need the edge wiring in main.tf and the alb/ecs_service modules."""
+    from tests.infra import edge_checks
+
+    session, outputs = _edge_session(), _outputs(stack)
+    edge_checks.check_alb_admits_only_cloudfront(session, outputs, stack.moto.url)
+    edge_checks.check_alb_requires_origin_header(session, outputs, stack.moto.url)
+    state = stack.tf.run("show", "-json").json()
+    edge_checks.check_deployment_alarms(session, outputs, stack.moto.url, state=state)  # type: ignore[arg-type]
+    CHECKS.append("edge: ALB only from CloudFront with the origin header, ECS deployments guarded by alarms")
+
+
 # (tests that inspect the applied edge/WAF/DNS/monitoring resources; they run after the checks
 # above and before the re-plan, the prod/dev plans and the destroy below)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
+from tests.infra.tfkit import Result, Terraform, copy_tree, terraform_binary
 from tests.support.tools import REPO_ROOT
 
 pytestmark = pytest.mark.tool("terraform")
@@ -56,12 +57,24 @@ def test_validate_root_module(tree: Path, root: str) -> None:
     assert report["valid"], report  # type: ignore[index]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("module", TESTED_MODULES)
-def test_native_module_tests(tree: Path, module: str) -> None:
+def _module_test(tree: Path, module: str) -> Result:
     tf = Terraform(tree / module, tree.parent / f"tfdata-test-{module.replace('/', '-')}")
     tf.run("init", "-backend=false", "-input=false", "-no-color")
-    result = tf.run("test", "-no-color", check=False)
+    return tf.run("test", "-no-color", check=False)
+
+
+@pytest.fixture(scope="module")
+def module_results(tree: Path) -> dict[str, Result]:
+    """All native module tests, three at a time (each is mostly provider start-up latency)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {m: pool.submit(_module_test, tree, m) for m in TESTED_MODULES}
+        return {m: f.result(timeout=600) for m, f in futures.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", TESTED_MODULES)
+def test_native_module_tests(module_results: dict[str, Result], module: str) -> None:
+    result = module_results[module]
     summary = [line for line in result.stdout.splitlines() if line.startswith(("Success!", "Failure!"))]
     print(
         f"terraform test {module}: {summary[-1] if summary else '?'} ({result.seconds:.1f}s)", file=sys.stderr

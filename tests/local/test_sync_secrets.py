@@ -244,3 +244,27 @@ def test_kms_key_change_updates_and_is_applied(aws: MotoServer, sm) -> None:
         assert sm.describe_secret(SecretId=w.secret_id)["KmsKeyId"] == key_id
         assert _stored(sm, w.secret_id) == values[w.variable]
     assert set(_lines(_run(aws, values, "--kms-key-id", key_id)).values()) == {"unchanged"}
+
+
+def test_require_existing_writes_values_into_terraform_owned_secrets_without_drift(
+    aws: MotoServer, sm
+) -> None:
+    """dev/prod: Terraform creates the secrets; the script only writes values and never re-tags."""
+    values = _values()
+    wanted = sync_secrets.wanted_secrets(ENV)
+    terraform_tags = [{"Key": "managed-by", "Value": "terraform"}, {"Key": "service", "Value": "x"}]
+    for w in wanted[1:]:
+        sm.create_secret(Name=w.secret_id, Description="from terraform", Tags=terraform_tags)
+
+    result = _run(aws, values, "--require-existing")
+    assert result.returncode == 1
+    outcomes = _lines(result)
+    assert outcomes[wanted[0].secret_id] == "failed"
+    assert "apply the environment's infra first" in result.stdout
+    assert sm.list_secrets(Filters=[{"Key": "name", "Values": [wanted[0].secret_id]}])["SecretList"] == []
+    for w in wanted[1:]:
+        assert outcomes[w.secret_id] == "updated"
+        assert _stored(sm, w.secret_id) == values[w.variable]
+        described = sm.describe_secret(SecretId=w.secret_id)
+        assert described["Description"] == "from terraform"
+        assert described["Tags"] == terraform_tags, "tags are Terraform's: no drift"

@@ -17,7 +17,7 @@ def terraform_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, s
     terraform = shutil.which("terraform")
     if terraform is None:
         unavailable("terraform not found on PATH (expected /usr/local/bin/terraform)")
-    if not (MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+    if not any(MIRROR.glob("*/hashicorp/aws")):
         unavailable(f"the hashicorp/aws provider mirror is missing at {MIRROR}")
     cli_config = tmp / "terraformrc"
     cli_config.write_text(

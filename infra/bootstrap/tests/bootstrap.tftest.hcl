@@ -30,8 +30,8 @@ run "roles_are_trusted_only_from_this_repository" {
   command = apply
 
   assert {
-    condition     = flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:pull_request"]
-    error_message = "The plan role is for this repository's pull requests only."
+    condition     = flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:environment:dev-plan", "repo:example-org/storefront-gitops:environment:prod-plan"]
+    error_message = "The plan role is for this repository's <env>-plan environments only."
   }
 
   assert {
@@ -57,7 +57,7 @@ run "roles_are_trusted_only_from_this_repository" {
   }
 }
 
-run "plan_role_can_also_trust_named_environments" {
+run "plan_role_trusts_exactly_the_named_environments" {
   command = plan
 
   variables {
@@ -65,8 +65,8 @@ run "plan_role_can_also_trust_named_environments" {
   }
 
   assert {
-    condition     = toset(flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"])) == toset(["repo:example-org/storefront-gitops:pull_request", "repo:example-org/storefront-gitops:environment:dev-plan"])
-    error_message = "Listed GitHub environments are added to the plan role's subjects, nothing else."
+    condition     = toset(flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"])) == toset(["repo:example-org/storefront-gitops:environment:dev-plan"])
+    error_message = "Only the listed GitHub environments may assume the plan role."
   }
 }
 
@@ -135,4 +135,14 @@ run "bad_repository_is_refused" {
   }
 
   expect_failures = [var.github_repository]
+}
+
+run "plan_role_without_environments_is_refused" {
+  command = plan
+
+  variables {
+    plan_role_github_environments = []
+  }
+
+  expect_failures = [var.plan_role_github_environments]
 }

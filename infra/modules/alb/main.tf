@@ -1,5 +1,6 @@
 # Public, regional application load balancer in the public subnets of every AZ; access logs to
-# an encrypted bucket; default action a fixed 404; one path rule per service.
+# an encrypted bucket; default action a fixed 404 (403 when an origin header is required); one
+# path rule per service.
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -9,9 +10,13 @@ data "aws_elb_service_account" "current" {}
 locals {
   https         = var.certificate_arn != null
   logs_prefix   = "alb"
-  ingress_ports = [80, 443]
   from_prefixes = length(var.ingress_prefix_list_ids) > 0
-  ingress_cidrs = local.from_prefixes ? [] : var.ingress_cidr_blocks
+  # Open CIDRs get both ports (80 redirects to 443); prefix lists only the serving port.
+  ingress_ports = local.from_prefixes ? [local.https ? 443 : 80] : [80, 443]
+  # Without the origin header a request is refused (403); with no header configured, unknown paths 404.
+  default_status = var.origin_verify_header == null ? "404" : "403"
+  default_body   = jsonencode({ detail = var.origin_verify_header == null ? "Not Found" : "Forbidden" })
+  ingress_cidrs  = local.from_prefixes ? [] : var.ingress_cidr_blocks
   ingress_rules = merge(
     { for pair in setproduct(local.ingress_ports, local.ingress_cidrs) : "${pair[0]}-${pair[1]}" => { port = pair[0], cidr = pair[1], prefix_list = null } },
     { for pair in setproduct(local.ingress_ports, var.ingress_prefix_list_ids) : "${pair[0]}-${pair[1]}" => { port = pair[0], cidr = null, prefix_list = pair[1] } },
@@ -93,6 +98,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 
     expiration {
       days = var.access_logs_retention_days
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
     }
   }
 }
@@ -183,8 +199,8 @@ resource "aws_lb_listener" "http" {
       for_each = local.https ? [] : [1]
       content {
         content_type = "application/json"
-        message_body = "{\"detail\":\"Not Found\"}"
-        status_code  = "404"
+        message_body = local.default_body
+        status_code  = local.default_status
       }
     }
   }
@@ -206,8 +222,8 @@ resource "aws_lb_listener" "https" {
 
     fixed_response {
       content_type = "application/json"
-      message_body = "{\"detail\":\"Not Found\"}"
-      status_code  = "404"
+      message_body = local.default_body
+      status_code  = local.default_status
     }
   }
 
@@ -260,7 +276,7 @@ resource "aws_lb_listener_rule" "route" {
     content {
       http_header {
         http_header_name = var.origin_verify_header.name
-        values           = [var.origin_verify_header.value]
+        values           = var.origin_verify_header.values
       }
     }
   }

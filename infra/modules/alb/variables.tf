@@ -58,7 +58,7 @@ variable "ingress_cidr_blocks" {
 }
 
 variable "ingress_prefix_list_ids" {
-  description = "Managed prefix lists allowed to reach ports 80/443 (e.g. CloudFront origin-facing). When set, they replace ingress_cidr_blocks."
+  description = "Managed prefix lists allowed to reach the serving port (443 with a certificate, else 80), e.g. CloudFront origin-facing. When set, they replace ingress_cidr_blocks. Only the serving port is opened: CloudFront's list counts as ~55 rules per reference against the 60-rule quota."
   type        = list(string)
   default     = []
 
@@ -69,17 +69,17 @@ variable "ingress_prefix_list_ids" {
 }
 
 variable "origin_verify_header" {
-  description = "Optional header (name and shared value) that every routed request must carry, e.g. set by CloudFront; requests without it get the default 404."
+  description = "Optional header every routed request must carry with one of the given values (CloudFront adds it; two values during a rotation). Requests without it get 403."
   type = object({
-    name  = string
-    value = string
+    name   = string
+    values = list(string)
   })
   default   = null
   sensitive = true
 
   validation {
-    condition     = var.origin_verify_header == null || can(regex("^[A-Za-z0-9-]{1,40}$", try(var.origin_verify_header.name, "")))
-    error_message = "origin_verify_header.name must be a header name of letters, digits and dashes."
+    condition     = var.origin_verify_header == null || (can(regex("^[A-Za-z0-9-]{1,40}$", try(var.origin_verify_header.name, ""))) && try(length(var.origin_verify_header.values), 0) >= 1 && try(length(var.origin_verify_header.values), 0) <= 2)
+    error_message = "origin_verify_header needs a header name of letters, digits and dashes and one or two accepted values."
   }
 }
 

@@ -297,6 +297,16 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # A deployment also rolls back by itself when one of these alarms fires (monitoring module).
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
+    content {
+      alarm_names = var.deployment_alarm_names
+      enable      = true
+      rollback    = true
+    }
+  }
+
   network_configuration {
     subnets          = var.subnet_ids
     security_groups  = [aws_security_group.this.id]

@@ -250,3 +250,9 @@ variable "emulator_compat" {
   type        = bool
   default     = false
 }
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms that roll a deployment back when one fires (empty: none)."
+  type        = list(string)
+  default     = []
+}

@@ -334,9 +334,9 @@ resource "aws_cloudfront_response_headers_policy" "security" {
 
   security_headers_config {
     strict_transport_security {
-      access_control_max_age_sec = 63072000
-      include_subdomains         = true
-      preload                    = true
+      access_control_max_age_sec = var.strict_transport_security.max_age_seconds
+      include_subdomains         = var.strict_transport_security.include_subdomains
+      preload                    = var.strict_transport_security.preload
       override                   = true
     }
     content_type_options {
@@ -347,7 +347,7 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override     = true
     }
     referrer_policy {
-      referrer_policy = "strict-origin-when-cross-origin"
+      referrer_policy = var.referrer_policy
       override        = true
     }
     content_security_policy {
@@ -356,16 +356,17 @@ resource "aws_cloudfront_response_headers_policy" "security" {
     }
   }
 
-  custom_headers_config {
-    items {
-      header   = "Permissions-Policy"
-      value    = "camera=(), microphone=(), geolocation=(), payment=()"
-      override = true
-    }
-    items {
-      header   = "Cross-Origin-Opener-Policy"
-      value    = "same-origin"
-      override = true
+  dynamic "custom_headers_config" {
+    for_each = length(var.custom_response_headers) > 0 ? [1] : []
+    content {
+      dynamic "items" {
+        for_each = var.custom_response_headers
+        content {
+          header   = items.key
+          value    = items.value
+          override = true
+        }
+      }
     }
   }
 }

@@ -153,13 +153,61 @@ variable "create_cdn_policies" {
 }
 
 variable "content_security_policy" {
-  description = "Content-Security-Policy of every response: the static page loads only its own files and calls same-origin APIs."
+  description = "Content-Security-Policy of every response: the static page loads only its own files and calls same-origin APIs. null: this default."
   type        = string
+  nullable    = false
   default     = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'; upgrade-insecure-requests"
 
   validation {
     condition     = length(var.content_security_policy) > 0 && length(var.content_security_policy) <= 1783 && strcontains(var.content_security_policy, "frame-ancestors")
     error_message = "content_security_policy must be 1-1783 characters and set frame-ancestors."
+  }
+}
+
+variable "strict_transport_security" {
+  description = "HSTS of every response. null: two years, subdomains included, preload."
+  type = object({
+    max_age_seconds    = number
+    include_subdomains = bool
+    preload            = bool
+  })
+  nullable = false
+  default = {
+    max_age_seconds    = 63072000
+    include_subdomains = true
+    preload            = true
+  }
+
+  validation {
+    condition     = var.strict_transport_security.max_age_seconds >= 31536000
+    error_message = "strict_transport_security.max_age_seconds must be at least one year (31536000)."
+  }
+}
+
+variable "referrer_policy" {
+  description = "Referrer-Policy of every response. null: strict-origin-when-cross-origin."
+  type        = string
+  nullable    = false
+  default     = "strict-origin-when-cross-origin"
+
+  validation {
+    condition     = contains(["no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin", "strict-origin", "strict-origin-when-cross-origin", "unsafe-url"], var.referrer_policy)
+    error_message = "referrer_policy must be a Referrer-Policy value CloudFront accepts."
+  }
+}
+
+variable "custom_response_headers" {
+  description = "Further headers added to every response (name -> value). null: Permissions-Policy and Cross-Origin-Opener-Policy defaults."
+  type        = map(string)
+  nullable    = false
+  default = {
+    "Permissions-Policy"         = "camera=(), microphone=(), geolocation=(), payment=()"
+    "Cross-Origin-Opener-Policy" = "same-origin"
+  }
+
+  validation {
+    condition     = length(var.custom_response_headers) <= 10 && alltrue([for k in keys(var.custom_response_headers) : can(regex("^[A-Za-z0-9-]+$", k)) && !contains(["content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy"], lower(k))])
+    error_message = "custom_response_headers: at most 10 header names; the security headers have their own variables."
   }
 }
 

@@ -129,17 +129,22 @@ run "edge_can_tighten_ingress_and_require_origin_header" {
 
   variables {
     ingress_prefix_list_ids = ["pl-4fa04526"]
-    origin_verify_header    = { name = "X-Origin-Verify", value = "not-a-real-value" }
+    origin_verify_header    = { name = "X-Origin-Verify", values = ["not-a-real-value", "previous-value"] }
   }
 
   assert {
-    condition     = toset(keys(aws_vpc_security_group_ingress_rule.this)) == toset(["80-pl-4fa04526", "443-pl-4fa04526"]) && alltrue([for r in aws_vpc_security_group_ingress_rule.this : r.cidr_ipv4 == null])
-    error_message = "Prefix lists must replace the open CIDR ingress."
+    condition     = toset(keys(aws_vpc_security_group_ingress_rule.this)) == toset(["80-pl-4fa04526"]) && alltrue([for r in aws_vpc_security_group_ingress_rule.this : r.cidr_ipv4 == null])
+    error_message = "Prefix lists must replace the open CIDR ingress, on the serving port only."
   }
 
   assert {
     condition     = length(aws_lb_listener_rule.route["catalog"].condition) == 2
     error_message = "With an origin header, each rule also matches the header."
+  }
+
+  assert {
+    condition     = aws_lb_listener.http.default_action[0].fixed_response[0].status_code == "403"
+    error_message = "With an origin header, requests without it are refused with 403."
   }
 }
 

@@ -61,6 +61,10 @@ run "routes_static_to_s3_and_apis_to_the_alb" {
     error_message = "HSTS must last at least a year"
   }
   assert {
+    condition     = { for i in aws_cloudfront_response_headers_policy.security[0].custom_headers_config[0].items : i.header => i.value }["Cross-Origin-Opener-Policy"] == "same-origin"
+    error_message = "the extra response headers must be set"
+  }
+  assert {
     condition     = [for h in one([for o in aws_cloudfront_distribution.this.origin : o if o.origin_id == "alb-api"]).custom_header : h.name] == ["X-Origin-Verify"]
     error_message = "CloudFront must add the origin secret header for the ALB"
   }
@@ -143,6 +147,8 @@ run "rejects_bad_inputs" {
     origin_secret_active      = "c"
     origin_verify_header_name = "Origin-Verify"
     api_forwarded_headers     = ["Host"]
+    referrer_policy           = "never"
+    custom_response_headers   = { "X-Frame-Options" = "SAMEORIGIN" }
   }
 
   expect_failures = [
@@ -153,5 +159,7 @@ run "rejects_bad_inputs" {
     var.origin_secret_active,
     var.origin_verify_header_name,
     var.api_forwarded_headers,
+    var.referrer_policy,
+    var.custom_response_headers,
   ]
 }
