@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import secrets
 import signal
@@ -219,7 +218,6 @@ class Stack:
             self.settings.aws_port,
             f"{self.aws_url}/moto-api/",
         )
-        repair_records(self.settings)
         localstack.ensure_tables(self.settings)
         localstack.sync_secret_values(self.settings)
 
@@ -234,34 +232,12 @@ class Stack:
         self.procs.start(
             replica_name(service, index), argv, env, port, f"http://{HOST}:{port}{manifest.ready_path}"
         )
-        repair_records(self.settings)
 
     def stop(self) -> None:
         procs = self.procs
         for name in ["edge", *[n for n in procs.names() if n not in ("edge", "moto")], "moto"]:
             if procs.record(name) is not None:
                 procs.stop(name)
-
-
-def repair_records(settings: localstack.Settings) -> None:
-    """Fill in pid records whose command line was read before exec finished (it reads empty).
-
-    localstack.Processes.start reads /proc/<pid>/cmdline right after Popen returns; on a busy
-    machine that read can come back empty, and the record then never matches its live process
-    (`stop` would leave it running). A record is only completed when the start time still matches.
-    """
-    procs = localstack.Processes(settings)
-    for name in procs.names():
-        rec = procs.record(name)
-        if rec is None or rec.cmdline or localstack._proc_start_time(rec.pid) != rec.start_time:
-            continue
-        for _ in range(100):
-            cmdline = localstack._proc_cmdline(rec.pid)
-            if cmdline:
-                rec.cmdline = cmdline
-                (settings.pids / f"{name}.json").write_text(json.dumps(rec.__dict__, indent=1))
-                break
-            time.sleep(0.01)
 
 
 def _edge_config(
@@ -293,7 +269,6 @@ def start_edge(stack: Stack) -> None:
     stack.procs.start(
         "edge", argv, localstack.edge_env(stack.settings), stack.settings.edge_port, f"{stack.edge}/", config
     )
-    repair_records(stack.settings)
     routes = [m.ready_path for m in manifests.load_all()] + ([HELLO_HEALTH] if stack.hello_port else [])
     for path_ in routes:
         wait_http(f"{stack.edge}{path_}", timeout=30)
@@ -335,10 +310,7 @@ def start(
     try:
         # localstack.up() without seed and smoke test starts moto, tables, secrets, services, edge.
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            try:
-                localstack.up(settings, seed=False, smoke=False)
-            finally:
-                repair_records(settings)
+            localstack.up(settings, seed=False, smoke=False)
         for name, count in (replicas or {}).items():
             for index in range(1, count):
                 stack.start_replica(name, index)
@@ -362,7 +334,6 @@ def start(
             stack.procs.start(
                 HELLO, argv, env, stack.hello_port, f"http://{HOST}:{stack.hello_port}{HELLO_HEALTH}"
             )
-            repair_records(settings)
         if stack.hello_port or any(len(p) > 1 for p in stack.replicas.values()):
             start_edge(stack)
         else:

@@ -74,7 +74,7 @@ def create_service_app(
     ops = APIRouter(prefix=prefix, tags=["operations"])
 
     @ops.get("/health", response_model=Health, summary="Liveness (no I/O)")
-    def health() -> Health:
+    async def health() -> Health:  # async: no I/O, so no trip through the thread pool
         return Health(status="ok")
 
     @ops.get(
