@@ -1,5 +1,5 @@
 # Account bootstrap, applied once by an administrator (see README): the GitHub OIDC provider,
-# a read-only `plan` role for pull requests, one `deploy` role per environment, and one ECR
+# a read-only `plan` role for the <env>-plan GitHub environments (PR plans, drift), one `deploy` role per environment, and one ECR
 # repository per service. Every permission is written out; none is `*` on `*`.
 
 data "aws_caller_identity" "current" {}
@@ -84,11 +84,11 @@ data "aws_iam_policy_document" "trust_deploy" {
   }
 }
 
-# --- plan role: read-only, for pull requests -------------------------------------------------------
+# --- plan role: read-only, for the <env>-plan environments -------------------------------------------------------
 
 resource "aws_iam_role" "plan" {
   name                 = "${local.project}-github-plan"
-  description          = "terraform plan from pull requests of ${var.github_repository} (read-only)"
+  description          = "terraform plan (pull requests, drift) of ${var.github_repository} (read-only)"
   assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
   max_session_duration = var.role_max_session_seconds
 }

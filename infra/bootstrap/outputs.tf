@@ -1,5 +1,5 @@
 output "plan_role_arn" {
-  description = "Role pull-request workflows assume for terraform plan (AWS_ROLE_ARN of the plan job)."
+  description = "Role the plan jobs (<env>-plan environments) assume for terraform plan (AWS_PLAN_ROLE_ARN)."
   value       = aws_iam_role.plan.arn
 }
 

@@ -90,6 +90,20 @@ data "aws_iam_policy_document" "plan" {
     resources = [for b in values(local.state_bucket) : "${local.arn_prefix.s3}${b}/*"]
   }
 
+  # Planning the edge reads the CloudFront origin secret (its value is in the CloudFront header and
+  # the ALB rule); no other secret value is readable with this role.
+  statement {
+    sid       = "ReadOriginSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["${local.arn_prefix.secrets}:secret:${local.project}/*/edge/ORIGIN_VERIFY_*"]
+  }
+
+  statement {
+    sid       = "GenerateOriginSecret"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+
   statement {
     sid       = "ReadDeployRecords" # scripts/ci/deploy_record.py: last good images per environment
     actions   = ["ssm:GetParameter"]
@@ -283,6 +297,14 @@ data "aws_iam_policy_document" "deploy_services" {
       "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
     ]
     resources = ["${local.arn_prefix.dynamodb}:table/${local.project}-${each.key}-*"]
+  }
+
+  # The edge module's origin secret starts from Secrets Manager's random password generator (an
+  # API with no resource to scope to).
+  statement {
+    sid       = "GenerateOriginSecret"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
   }
 
   # Terraform creates the secrets without values; scripts/sync_secrets.py (deploy workflow) writes

@@ -88,8 +88,16 @@ run "no_statement_allows_everything" {
   }
 
   assert {
-    condition     = alltrue([for s in data.aws_iam_policy_document.plan.statement : alltrue([for a in s.actions : !contains(["secretsmanager:GetSecretValue", "s3:PutObject", "iam:PassRole"], a)])])
-    error_message = "The plan role must not read secret values, write state or pass roles."
+    condition     = alltrue([for s in data.aws_iam_policy_document.plan.statement : alltrue([for a in s.actions : !contains(["s3:PutObject", "iam:PassRole"], a)])])
+    error_message = "The plan role must not write state or pass roles."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.plan.statement :
+      alltrue([for r in s.resources : can(regex("/edge/ORIGIN_VERIFY_[*]$", r))]) if contains(s.actions, "secretsmanager:GetSecretValue")
+    ])
+    error_message = "The plan role may read no secret value but the edge's origin secret (planned into CloudFront and the ALB)."
   }
 
   assert {
