@@ -101,8 +101,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from svc_common.dynamo import from_item, raise_unavailable, to_item, to_value, utc_now
+from svc_common.dynamo import TableRepository, from_item, to_item, to_value, utc_now
 from svc_common.errors import NotFoundError
 
 # Key attribute names (tests check they match services/__NAME__/service.yaml).
@@ -114,18 +113,8 @@ def _item_key(item_id: str) -> dict[str, Any]:
     return {HASH_KEY: to_value(f"ITEM#{item_id}"), RANGE_KEY: to_value(ITEM_SK)}
 
 
-class ItemRepository:
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call; an unreachable/overloaded store becomes StoreUnavailableError (503)."""
-        try:
-            return getattr(self.client, op)(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            raise_unavailable(exc)
-            raise
+class ItemRepository(TableRepository):
+    """All access to this service's table (calls go through TableRepository._call: 503 on outage)."""
 
     def ping(self) -> None:
         """Raises when the table cannot be read (readiness)."""

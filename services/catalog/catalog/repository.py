@@ -19,14 +19,13 @@ import time
 import uuid
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from svc_common import cursor as cursors
 from svc_common.dynamo import (
     StoreUnavailableError,
-    cancellation_codes,
+    TableRepository,
     error_code,
     from_item,
-    raise_unavailable,
     to_item,
     to_value,
     utc_now,
@@ -98,34 +97,7 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.02 * 2**attempt, 0.3) * (0.5 + random.random()))  # noqa: S311 # nosec B311
 
 
-class CatalogRepository:
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    # -- helpers -----------------------------------------------------------------------------
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call; unreachable/overloaded store becomes StoreUnavailableError (503)."""
-        try:
-            return getattr(self.client, op)(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            raise_unavailable(exc)
-            raise
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
-        """Run a transaction; None on success, else the per-item cancellation codes."""
-        try:
-            self.client.transact_write_items(TransactItems=items)
-            return None
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                return cancellation_codes(exc) or ["Unknown"] * len(items)
-            raise_unavailable(exc)
-            raise
-        except BotoCoreError as exc:
-            raise_unavailable(exc)
-            raise
-
+class CatalogRepository(TableRepository):
     def ping(self) -> None:
         self._call("get_item", TableName=self.table, Key=_product_key("__ready__"), ProjectionExpression="pk")
 

@@ -93,3 +93,43 @@ def as_int(value: Any) -> int:
 def utc_now() -> str:
     """Current time as ISO 8601 UTC with microseconds (sorts lexicographically)."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class TableRepository:
+    """Base of a service's repository layer: one table, every call mapped to our error model."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+        """One DynamoDB call; unreachable/overloaded store becomes StoreUnavailableError (503)."""
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise_unavailable(exc)
+            raise
+
+    def _conditional(self, op: str, **kwargs: Any) -> bool:
+        """Run a conditional write; False when its condition did not hold."""
+        try:
+            self._call(op, **kwargs)
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """Run a transaction; None on success, else the per-item cancellation codes."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+            return None
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                return cancellation_codes(exc) or ["Unknown"] * len(items)
+            raise_unavailable(exc)
+            raise
+        except BotoCoreError as exc:
+            raise_unavailable(exc)
+            raise

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from svc_common import cursor as cursors
 from svc_common.dynamo import (
     StoreUnavailableError,
+    TableRepository,
     cancellation_codes,
     error_code,
     from_item,
@@ -88,28 +89,7 @@ def _claim(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class OrdersRepository:
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self.client, op)(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            raise_unavailable(exc)
-            raise
-
-    def _conditional(self, op: str, **kwargs: Any) -> bool:
-        """Run a conditional write; False when its condition did not hold."""
-        try:
-            self._call(op, **kwargs)
-            return True
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-
+class OrdersRepository(TableRepository):
     def ping(self) -> None:
         self._call("get_item", TableName=self.table, Key=_order_key("__ready__"), ProjectionExpression="pk")
 
