@@ -75,7 +75,6 @@ HEALTH_INTERVAL = "2s"
 HEALTH_TIMEOUT = "2s"
 RETRY_DURATION = "5s"
 RETRY_INTERVAL = "250ms"
-FAIL_DURATION = "10s"
 # The only variables children inherit from the caller's environment.
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
 # Request headers the edge's access log drops (credentials).
@@ -581,11 +580,11 @@ def caddyfile(settings: Settings) -> str:
             f"\t\t\thealth_interval {HEALTH_INTERVAL}",
             f"\t\t\thealth_timeout {HEALTH_TIMEOUT}",
             "\t\t\thealth_status 200",
-            # A dead upstream is retried on another one (only requests it never received), and
-            # marked down for a while after a failure, before the next active check notices.
+            # A request to a dead or not-yet-healthy upstream (one it never received) is retried
+            # for a while, on another replica when there is one, until the active check catches up.
+            # No passive fail_duration: it would keep a restarted service out after it is back.
             f"\t\t\tlb_try_duration {RETRY_DURATION}",
             f"\t\t\tlb_try_interval {RETRY_INTERVAL}",
-            f"\t\t\tfail_duration {FAIL_DURATION}",
             "\t\t}",
             "\t}",
         ]

@@ -195,10 +195,10 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         (logs / "localstack-up.log").write_text(up.stdout + up.stderr)
         assert up.returncode == 0, up.stdout + up.stderr
         edge = f"http://127.0.0.1:{stack_env['LOCAL_EDGE_PORT']}"
-        r = httpx.get(f"{edge}/{name}/health", timeout=5)
+        r = httpx.get(f"{edge}/{name}/health", timeout=30)
         assert r.status_code == 200, r.text
         assert r.json() == {"status": "ok"}
-        assert httpx.get(f"{edge}/{name}/ready", timeout=5).json()["status"] == "ready"
+        assert httpx.get(f"{edge}/{name}/ready", timeout=30).json()["status"] == "ready"
         values = dict(
             line.split("=", 1)
             for line in (work / "local" / "secrets.env").read_text().splitlines()
@@ -206,13 +206,13 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         )
         key = values[f"{name.upper().replace('-', '_')}_API_KEY"]
         created = httpx.post(
-            f"{edge}/{name}/items", json={"name": "docs"}, headers={"X-Api-Key": key}, timeout=5
+            f"{edge}/{name}/items", json={"name": "docs"}, headers={"X-Api-Key": key}, timeout=30
         )
         assert created.status_code == 201, created.text
-        got = httpx.get(f"{edge}/{name}/items/{created.json()['id']}", timeout=5)
+        got = httpx.get(f"{edge}/{name}/items/{created.json()['id']}", timeout=30)
         assert got.status_code == 200
         assert got.json() == created.json()
-        assert httpx.post(f"{edge}/{name}/items", json={"name": "x"}, timeout=5).status_code == 401
+        assert httpx.post(f"{edge}/{name}/items", json={"name": "x"}, timeout=30).status_code == 401
 
         _finish(unit, f"pytest services/{name} in the copy", 240)
         _finish(plan, "terraform init/plan of infra/stack in the copy", 240)

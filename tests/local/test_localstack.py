@@ -112,7 +112,7 @@ def test_services_get_the_runtime_contract_environment(stack: LocalStack) -> Non
 
 def test_edge_routes_every_prefix_and_serves_the_site_with_security_headers(stack: LocalStack) -> None:
     headers = localstack.security_headers()
-    with httpx.Client(base_url=stack.edge_url, timeout=5) as client:
+    with httpx.Client(base_url=stack.edge_url, timeout=30) as client:
         for m in manifests.load_all():
             r = client.get(m.ready_path)
             assert r.status_code == 200, (m.name, r.text)
@@ -146,13 +146,14 @@ def test_edge_limits_the_request_body(stack: LocalStack) -> None:
 def test_demo_seed_is_idempotent(stack: LocalStack) -> None:
     env = {"PATH": os.environ["PATH"], **stack.values()}
     catalog = manifests.get("catalog")
-    before = httpx.get(f"{stack.edge_url}{catalog.path_prefix}/products?limit=100", timeout=5).json()["items"]
+    listing = f"{stack.edge_url}{catalog.path_prefix}/products?limit=100"
+    before = httpx.get(listing, timeout=30).json()["items"]
     again = subprocess.run(
         [sys.executable, str(SEED), "--base-url", stack.edge_url], env=env, capture_output=True, text=True
     )
     assert again.returncode == 0, again.stderr
     assert "0 created" in again.stdout
-    after = httpx.get(f"{stack.edge_url}{catalog.path_prefix}/products?limit=100", timeout=5).json()["items"]
+    after = httpx.get(listing, timeout=30).json()["items"]
     demo = [p["sku"] for p in after if p["sku"].startswith("demo-")]
     assert len(demo) == len(set(demo)) >= 3
     assert len(after) == len(before)
@@ -234,7 +235,7 @@ def test_smoke_test_passes_and_writes_reports(stack: LocalStack, tmp_path: Path)
     assert suite.get("tests") == str(len(names))
     assert suite.get("failures") == "0"
     # The round trip cleans up after itself: no smoke products remain.
-    items = httpx.get(f"{stack.edge_url}/catalog/products?limit=100", timeout=5).json()["items"]
+    items = httpx.get(f"{stack.edge_url}/catalog/products?limit=100", timeout=30).json()["items"]
     assert not [p for p in items if p["sku"].startswith("smoke-")]
 
 
