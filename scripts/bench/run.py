@@ -74,7 +74,7 @@ FAULTS_TEXT = [
     "  reservation belongs to a confirmed order, and each request produced exactly one order.",
     "- `replica_failover`: two catalog replicas behind the edge, one SIGKILLed mid-load: after the",
     "  edge's health-check window every read succeeds on the survivor; failed reads in the window are",
-    "  counted (zero is asserted only when the edge config retries, i.e. has `lb_try_duration`).",
+    "  counted and asserted zero (the generated edge config retries another replica: `lb_try_duration`).",
     "- `sigterm`: SIGTERM under load: a request whose body is still arriving completes (201, stored),",
     "  every request the service logged was answered, new connections are refused, exit 0 within the",
     "  grace period.",
