@@ -8,7 +8,7 @@ Commands (the Makefile wraps them: ``make up``, ``make down``, ``make status``, 
     python scripts/localstack.py logs [-f] [NAME]
     python scripts/localstack.py caddyfile  # print the generated edge configuration
 
-What ``up`` does, in order: start the AWS emulator (moto server); create each service's DynamoDB
+What ``up`` does, in order: start the AWS emulator (scripts/emulator.py); create each service's DynamoDB
 table from its manifest; generate local secret values once into ``.local/secrets.env`` (0600,
 random, git-ignored); load them into the emulator's Secrets Manager with the real
 ``scripts/sync_secrets.py``; start each service (``python -m svc_common.serve``) with the runtime
@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import emulator
 import httpx
 import manifests
 import sync_secrets
@@ -652,16 +653,9 @@ def up(settings: Settings, seed: bool = True, smoke: bool = True) -> None:
     _check_ports(settings, procs)
     settings.state.mkdir(parents=True, exist_ok=True)
 
-    moto_argv = [
-        str(Path(settings.python).with_name("moto_server")),
-        "-H",
-        HOST,
-        "-p",
-        str(settings.aws_port),
-    ]
     outcome = procs.start(
         "moto",
-        moto_argv,
+        emulator.argv(settings.python, settings.aws_port, HOST),
         {**_base_env(), **EMULATOR_AWS_ENV},
         settings.aws_port,
         f"{settings.aws_url}/moto-api/",

@@ -26,6 +26,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import emulator
 import httpx
 import localstack
 import manifests
@@ -204,16 +205,9 @@ class Stack:
         Secrets Manager values are reloaded too; running services keep the values they read at
         start, as ECS tasks do.
         """
-        moto_argv = [
-            str(Path(self.settings.python).with_name("moto_server")),
-            "-H",
-            HOST,
-            "-p",
-            str(self.settings.aws_port),
-        ]
         self.procs.start(
             "moto",
-            moto_argv,
+            emulator.argv(self.settings.python, self.settings.aws_port, HOST),
             {**localstack._base_env(), **localstack.EMULATOR_AWS_ENV},
             self.settings.aws_port,
             f"{self.aws_url}/moto-api/",

@@ -50,6 +50,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import emulator
 import images as image_builds
 import localstack
 import manifests
@@ -70,6 +71,7 @@ HOST_FROM_CONTAINER = "10.0.2.2"
 CONTAINER_NETWORK = "slirp4netns:allow_host_loopback=true"
 # The emulator accepts any credentials; these reach no real AWS.
 _FAKE = "testing"
+EMULATOR = emulator.SCRIPT.name  # what the emulator's command line names (pids get reused)
 EMULATOR_ENV = {
     "AWS_ACCESS_KEY_ID": _FAKE,
     "AWS_SECRET_ACCESS_KEY": _FAKE,
@@ -153,14 +155,13 @@ def _clients(env: dict[str, str]):
 
 def stage_emulator(state: dict) -> None:
     stage_destroy_processes(state)  # leftovers of an interrupted rehearsal
-    _stop_pid(state.get("moto_pid"), "moto_server")
+    _stop_pid(state.get("moto_pid"), EMULATOR)
     port = free_port()
     log = STATE_DIR / "logs" / "moto.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    moto = Path(sys.executable).with_name("moto_server")
     with log.open("ab") as fh:
         proc = subprocess.Popen(
-            [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+            emulator.argv(sys.executable, port),
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -430,7 +431,7 @@ def stage_destroy(state: dict) -> None:
             make("destroy", "ENV=local", TF, env=emulator_env(state))
         except StageError as exc:
             failure = exc
-        _stop_pid(state.get("moto_pid"), "moto_server")
+        _stop_pid(state.get("moto_pid"), EMULATOR)
     for key in ("moto_pid", "moto_port"):
         state.pop(key, None)
     save_state(state)
@@ -486,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as exc:
         print(f"rehearsal: stage {args.name} FAILED: {exc}", file=sys.stderr)
         pid = load_state().get("moto_pid")
-        if pid and args.name != "destroy" and not _is_ours(pid, "moto_server"):
+        if pid and args.name != "destroy" and not _is_ours(pid, EMULATOR):
             print(
                 f"rehearsal: the AWS emulator (pid {pid}) is no longer running: stopped from outside?",
                 file=sys.stderr,

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import emulator
 import httpx
 import manifests
 import pytest
@@ -158,7 +159,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     # 3. Plan and the new service's own tests in the background while the local stack starts.
     moto_port = free_port()
     moto = Proc(
-        [str(Path(PY).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(moto_port)],
+        emulator.argv(PY, moto_port),
         logs / f"moto-{moto_port}.log",
         env=_env(FAKE_AWS_ENV),
     )

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import emulator
 import httpx
 
 from tests.support.procs import Proc, free_port, wait_http
@@ -25,14 +26,13 @@ FAKE_AWS_ENV = {
 
 
 class MotoServer:
-    """One moto_server process on a free loopback port."""
+    """One emulator process (scripts/emulator.py: moto, one call at a time) on a free loopback port."""
 
     def __init__(self, log_dir: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        moto = Path(sys.executable).with_name("moto_server")
         self.proc = Proc(
-            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            emulator.argv(sys.executable, self.port),
             log_dir / f"moto-{self.port}.log",
             env={**os.environ, **FAKE_AWS_ENV},
         )

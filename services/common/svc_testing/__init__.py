@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import emulator
 import manifests
 
 from tests.support.aws import FAKE_AWS_ENV
@@ -55,9 +56,8 @@ def service_env(
         # Fail fast in tests: a dead dependency must turn into a quick 503.
         "DYNAMODB_CONNECT_TIMEOUT": "1",
         "DYNAMODB_READ_TIMEOUT": "3",
-        # The services' default retries (the test session sets 1 for its own clients). moto's
-        # TransactWriteItems is not thread-safe and sometimes answers 500 under concurrency;
-        # real DynamoDB retries of a transaction are made idempotent by its ClientRequestToken.
+        # The services' default retries (the test session sets 1 for its own clients); retries of a
+        # transaction are made idempotent by its ClientRequestToken, as in real DynamoDB.
         "AWS_MAX_ATTEMPTS": "3",
     }
     for secret in m.secrets:
@@ -130,14 +130,17 @@ def run_service(
 
 
 class SerialMoto:
-    """A single-threaded moto server (see svc_testing.serial_moto) for concurrency tests."""
+    """An emulator of the test's own (scripts/emulator.py: each API call atomic, as in AWS).
+
+    The concurrency tests race many writers against one item; their own emulator keeps them from
+    slowing the session's shared one.
+    """
 
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = output_dir("logs") / f"moto-serial-{self.port}.log"
-        script = Path(__file__).with_name("serial_moto.py")
-        self.proc = Proc([sys.executable, str(script), str(self.port)], log, env=FAKE_AWS_ENV)
+        self.proc = Proc(emulator.argv(sys.executable, self.port), log, env=FAKE_AWS_ENV)
         wait_http(f"{self.url}/moto-api/", timeout=30)
 
     @property
