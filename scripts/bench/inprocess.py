@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     with open(os.devnull, "w") as devnull:
-        for handler in logging.getLogger().handlers:
+        for handler in [*logging.getLogger().handlers, *logging.getLogger("access").handlers]:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)  # log lines are produced, their output discarded
         out = {}

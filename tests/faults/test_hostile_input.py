@@ -37,6 +37,14 @@ def _pids(s: bench_stack.Stack) -> dict[str, int]:
     return {name: s.pid(name) for name in ["moto", "edge", *(m.name for m in manifests.load_all())]}
 
 
+def _is_error_body(r: httpx.Response) -> bool:
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("detail"), str | list)
+
+
 def _json_cases(s: bench_stack.Stack, product_id: str) -> list[tuple[str, str, str, dict, bytes]]:
     """(case, method, path, headers, body) sent through the edge with httpx."""
     ck = {"X-Api-Key": s.api_key("catalog"), "Content-Type": "application/json"}
@@ -197,6 +205,11 @@ def test_hostile_input_gets_4xx_changes_nothing_and_kills_nothing(s: bench_stack
                 problems.append(f"{case}: HTTP {r.status_code} {r.text[:120]}")
             if "root:" in r.text or "Traceback" in r.text:
                 problems.append(f"{case}: the answer leaks internals")
+            # What a service refuses comes in its one error shape: JSON with a "detail".
+            if "edge limit" not in case and not _is_error_body(r):
+                problems.append(
+                    f"{case}: not a JSON error body: {r.headers.get('content-type')} {r.text[:80]}"
+                )
             # A rejected body is never echoed back (it may hold a secret a client sent by mistake).
             if body and len(body) > 64 and body[:64].decode(errors="ignore") in r.text:
                 problems.append(f"{case}: the answer echoes the request body")

@@ -49,7 +49,7 @@ def test_edge_stops_sending_to_a_dead_replica(s: bench_stack.Stack) -> None:
 
     def read(client: httpx.Client, n: int) -> tuple[str, httpx.Response]:
         rid = f"failover-{n}-{uuid.uuid4().hex[:6]}"
-        path = "/catalog/health" if n % 3 == 0 else f"/catalog/products/{ids[n % len(ids)]}"
+        path = "/catalog/ready" if n % 3 == 0 else f"/catalog/products/{ids[n % len(ids)]}"
         return rid, client.get(s.edge + path, headers={"X-Request-Id": rid})
 
     with Load(read, workers=4, max_requests=20_000, max_seconds=60) as load:

@@ -366,6 +366,15 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     body = {"sku": "S-big", "name": "n", "price": "1.00", "currency": "EUR", "description": "x" * 70_000}
     r = client.post(BASE, json=body, headers=API)
     assert r.status_code == 413
+    assert r.json() == {"detail": "request body too large: at most 65536 bytes"}
+    assert r.headers["X-Request-Id"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
+        yield json.dumps(body).encode()
+
+    streamed = client.post(BASE, content=chunks(), headers={**API, "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert streamed.json() == r.json()
     assert client.get(BASE, params={"limit": 100}).status_code == 200
 
 

@@ -84,6 +84,11 @@ def test_one_json_access_line_per_request_without_secrets(catalog: RunningServic
         timeout=10,
     )
     assert r.status_code == 201
+    # Liveness probes answered OK are not logged (noise; they would hide traffic stopping); a
+    # probe of the readiness route and a refused request are.
+    for path in ("/catalog/health", "/catalog/ready", "/catalog/health?verbose=1"):
+        httpx.get(f"{catalog.url}{path}", headers={"X-Request-Id": f"{request_id}-probe"}, timeout=10)
+    httpx.post(f"{catalog.url}/catalog/health", headers={"X-Request-Id": f"{request_id}-probe"}, timeout=10)
     # A wrong key must not be logged either.
     httpx.post(
         f"{catalog.url}/catalog/products", json=body, headers={"X-Api-Key": "wrong-key-value-xyz"}, timeout=10
@@ -109,6 +114,14 @@ def test_one_json_access_line_per_request_without_secrets(catalog: RunningServic
     assert ["Service", "Environment", "Route"] in metrics["Dimensions"]
     assert line["Requests"] == 1
     assert line["Errors5xx"] == 0
+    probes = [
+        (d["method"], d["route"], d["status"]) for d in docs if d.get("request_id") == f"{request_id}-probe"
+    ]
+    expected = [("GET", "GET /catalog/ready", 200), ("POST", "POST /catalog/health", 405)]
+    assert sorted(probes) == expected, probes
+    # Every access line is exactly what the EMF schema expects: plain numbers, an integer timestamp.
+    assert isinstance(line["_aws"]["Timestamp"], int)
+    assert metrics["Namespace"] == "storefront"
     reservation = [d for d in docs if d.get("request_id") == request_id + "-r" and d.get("type") == "access"]
     assert reservation[0]["route"] == "POST /catalog/products/{product_id}/reservations"
     assert reservation[0]["path"] == f"/catalog/products/{product_id}/reservations"  # no query string

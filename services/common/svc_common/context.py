@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -16,7 +16,7 @@ def accept_request_id(value: str | None) -> str:
     """The caller's request id when it is well formed, else a new one."""
     if value and _VALID_ID.match(value):
         return value
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, like uuid4().hex, without building a UUID
 
 
 def current_request_id() -> str | None:
