@@ -73,10 +73,8 @@ class RequestContextMiddleware:
                     "Namespace": self.namespace,
                     "Dimensions": [["Service", "Environment"], ["Service", "Environment", "Route"]],
                     "Metrics": [
-                        {"Name": "Requests", "Unit": "Count"},
-                        {"Name": "Latency", "Unit": "Milliseconds"},
-                        {"Name": "Errors4xx", "Unit": "Count"},
-                        {"Name": "Errors5xx", "Unit": "Count"},
+                        {"Name": name, "Unit": "Milliseconds" if name == "Latency" else "Count"}
+                        for name in METRIC_NAMES
                     ],
                 }
             ]
