@@ -9,20 +9,23 @@ under concurrency it breaks that promise: transactions interleave (stock counted
 parallel EC2 calls from Terraform race on shared dictionaries (a security-group rule reported as a
 duplicate of itself, a subnet CIDR conflicting with the subnet just created).
 
-This server keeps moto's threaded HTTP front (keep-alive connections, many clients) and puts one
-lock around the application, so each API call runs alone from its first byte to its last, as it
-would in AWS. moto is single-core Python either way, so the lock costs almost no throughput. The
-local stack, the tests, the benchmarks and the pipeline rehearsal all start the emulator through
-this file.
+This server keeps moto's threaded HTTP front (many clients at once) and puts one lock around the
+application, so each API call runs alone, from the complete request to the complete response, as it
+would in AWS. moto is single-core Python either way, so the lock costs almost no throughput. Each
+call is logged with its action and timings (stderr). The local stack, the tests, the benchmarks and
+the pipeline rehearsal all start the emulator through this file.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -40,21 +43,111 @@ def argv(python: str, port: int, host: str = HOST) -> list[str]:
 
 
 class Serialized:
-    """A WSGI middleware that runs ``app`` for one request at a time, body included."""
+    """A WSGI middleware that runs ``app`` for one request at a time, and answers SDK retries.
 
-    def __init__(self, app: WsgiApp) -> None:
+    The request body is read before the lock is taken (a slow client cannot stall the others) and
+    the whole response is produced while it is held.
+
+    Retries: every AWS SDK marks its calls with ``amz-sdk-invocation-id`` (the same for all
+    attempts of one call) and ``amz-sdk-request: attempt=N``. When attempt N > 1 arrives for a call
+    whose earlier attempt already succeeded, the client never saw that answer (a lost connection,
+    a timeout): AWS makes such a retry harmless (client tokens, idempotent creates), moto would run
+    the create twice and answer "already exists". Here the retry gets the earlier answer again,
+    and the log says so.
+
+    Each call is logged on one line: method, path, the API action (``Action=`` of query-protocol
+    calls, ``X-Amz-Target`` of JSON ones), attempt, status, time waiting for the lock and in moto.
+    """
+
+    REMEMBERED = 4096  # successful answers kept for retries (the most recent calls)
+
+    def __init__(self, app: WsgiApp, log: Callable[[str], None] | None = None) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.log = log
+        self.answers: OrderedDict[str, tuple[str, list[tuple[str, str]], list[bytes]]] = OrderedDict()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.pop("wsgi.input_terminated", None)
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID", "")
+        attempt = _attempt(environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+        answer: list[Any] = ["-", []]
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            answer[0], answer[1] = status, list(headers)
+            return start_response(status, headers, exc_info)
+
+        arrived = time.perf_counter()
         with self.lock:
-            result = self.app(environ, start_response)
-            try:
-                return list(result)  # the whole body is produced while the lock is held
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            entered = time.perf_counter()
+            earlier = self.answers.get(invocation) if invocation and attempt > 1 else None
+            if earlier is not None:
+                status, headers, chunks = earlier
+                start_response(status, headers)
+                answer[0] = status
+            else:
+                result = self.app(environ, recording_start_response)
+                try:
+                    chunks = list(result)  # the whole body is produced while the lock is held
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+                if (
+                    invocation
+                    and str(answer[0]).startswith("2")
+                    and environ.get("REQUEST_METHOD") not in ("GET", "HEAD")  # reads can run again
+                    and sum(map(len, chunks)) <= 1_000_000
+                ):
+                    self.answers[invocation] = (answer[0], answer[1], chunks)
+                    if len(self.answers) > self.REMEMBERED:
+                        self.answers.popitem(last=False)
+            done = time.perf_counter()
+        if self.log is not None:
+            replayed = " (retry of a call that had succeeded: its answer repeated)" if earlier else ""
+            self.log(
+                f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')} "
+                f"{_action(environ, body)} attempt {attempt} -> {str(answer[0]).split(' ', 1)[0]}{replayed} "
+                f"wait {(entered - arrived) * 1000:.0f} ms, run {(done - entered) * 1000:.0f} ms"
+            )
+        return chunks
+
+
+def _attempt(header: str) -> int:
+    """``attempt=2; max=3`` -> 2 (1 when absent or malformed)."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()  # chunked: werkzeug ends the stream at the last chunk
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return stream.read(length) if length > 0 else b""
+
+
+def _action(environ: dict[str, Any], body: bytes) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return str(target)
+    if body.startswith(b"Action=") or b"&Action=" in body[:4096]:
+        for part in body[:4096].split(b"&"):
+            if part.startswith(b"Action="):
+                return part[7:].decode("ascii", "replace")
+    return "-"
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+    sys.stderr.flush()
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -78,10 +171,18 @@ def main(args: list[str] | None = None) -> int:
     )
     from werkzeug.serving import run_simple
 
+    class Handler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """Serialized logs each call with its action and timings instead."""
+
+        def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
+            path = (environ or {}).get("PATH_INFO", "?")
+            _say(f"client dropped the connection during {path}: {type(error).__name__}: {error}")
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    app = Serialized(DomainDispatcherApplication(create_backend_app))
-    run_simple(opts.host, opts.port, app, threaded=True, request_handler=MotoRequestHandler)
+    app = Serialized(DomainDispatcherApplication(create_backend_app), log=_say)
+    run_simple(opts.host, opts.port, app, threaded=True, request_handler=Handler)
     return 0
 
 

@@ -437,10 +437,16 @@ def _cpu_ratio(inproc: dict[str, dict[str, float]]) -> str:
     bare = inproc.get("bare app health", {}).get("cpu_us")
     ours = inproc.get("catalog health", {}).get("cpu_us")
     logged = inproc.get("bare app behind our middleware, logged", {}).get("cpu_us")
-    text = f" (catalog costs {ours / bare:.1f}x the bare app" if bare and ours else " ("
+    parts = []
+    if bare and ours:
+        parts.append(f"catalog costs {ours / bare:.1f}x the bare app")
     if bare and logged:
-        text += f"; our middleware with its access line adds {logged - bare:.1f} µs to a logged request"
-    return text + "; a liveness probe answered OK writes no access line)"
+        parts.append(f"our middleware with its access line adds {logged - bare:.1f} µs to a logged request")
+    if parts:
+        parts.append(
+            "the health route measured here is a liveness probe: answered OK, it writes no access line"
+        )
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:

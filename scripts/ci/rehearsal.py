@@ -71,7 +71,7 @@ HOST_FROM_CONTAINER = "10.0.2.2"
 CONTAINER_NETWORK = "slirp4netns:allow_host_loopback=true"
 # The emulator accepts any credentials; these reach no real AWS.
 _FAKE = "testing"
-EMULATOR = emulator.SCRIPT.name  # what the emulator's command line names (pids get reused)
+EMULATOR = str(emulator.SCRIPT)  # what the emulator's command line names (pids get reused)
 EMULATOR_ENV = {
     "AWS_ACCESS_KEY_ID": _FAKE,
     "AWS_SECRET_ACCESS_KEY": _FAKE,

@@ -95,9 +95,11 @@ def test_concurrent_transactions_never_create_or_lose_units(endpoint: str) -> No
     ddb.put_item(TableName="ledger", Item={"pk": {"S": "b"}, "n": {"N": str(TOTAL - 3)}})
     done = threading.Barrier(THREADS)
 
+    clients = [_client(endpoint) for _ in range(THREADS)]  # made here: boto3 sessions are not thread-safe
+
     def worker(seed: int) -> tuple[int, int]:
         rng = random.Random(seed)
-        client = _client(endpoint)
+        client = clients[seed]
         done.wait(timeout=30)  # start together
         ok = failed = 0
         for _ in range(MOVES_PER_THREAD):
@@ -129,3 +131,38 @@ def test_the_emulator_answers_many_clients_at_once(endpoint: str) -> None:
             pool.map(lambda _: httpx.get(f"{endpoint}/moto-api/", timeout=10).status_code, range(32))
         )
     assert codes == [200] * 32
+
+
+def _create_vpc(endpoint: str, invocation: str, attempt: int) -> httpx.Response:
+    """EC2 CreateVpc as an SDK sends it (the emulator does not check signatures)."""
+    return httpx.post(
+        endpoint,
+        content=b"Action=CreateVpc&CidrBlock=10.42.0.0%2F16&Version=2016-11-15",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/ec2/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+            "amz-sdk-invocation-id": invocation,
+            "amz-sdk-request": f"attempt={attempt}; max=3",
+        },
+        timeout=10,
+    )
+
+
+def _vpc_id(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    return response.text.split("<vpcId>", 1)[1].split("</vpcId>", 1)[0]
+
+
+def test_an_sdk_retry_of_a_call_that_succeeded_gets_the_same_answer(endpoint: str) -> None:
+    """An SDK retries a create when it lost the answer; it must not create a second resource."""
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=REGION)
+    before = len(ec2.describe_vpcs()["Vpcs"])
+    first = _vpc_id(_create_vpc(endpoint, "invocation-1", attempt=1))
+    retried = _vpc_id(_create_vpc(endpoint, "invocation-1", attempt=2))
+    assert retried == first, "the retry must get the first attempt's answer"
+    assert len(ec2.describe_vpcs()["Vpcs"]) == before + 1, "the retry created a second VPC"
+    # A new call (new invocation id), or the first attempt sent again, is a new request.
+    other = _vpc_id(_create_vpc(endpoint, "invocation-2", attempt=1))
+    assert other != first
+    assert len(ec2.describe_vpcs()["Vpcs"]) == before + 2

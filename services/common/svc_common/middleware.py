@@ -59,9 +59,9 @@ class RequestContextMiddleware:
         probe_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
-        # Liveness probes (load balancer, container health check) answered OK are not logged: they
-        # are noise, and the Requests metric then counts client traffic only, as the ALB's
-        # RequestCount does. A failing probe is logged like any request.
+        # Liveness probes (load balancer, container health check: GET) answered OK are not logged:
+        # they are noise, and the Requests metric then counts every call but health checks. A
+        # failing probe is logged like any request.
         self.probe_paths = probe_paths
         self.service = service
         self.environment = environment
@@ -128,11 +128,7 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive_limited if limit is not None else receive, send_wrapper)
         finally:
-            if (
-                status >= 400
-                or scope["path"] not in self.probe_paths
-                or scope["method"] not in ("GET", "HEAD")
-            ):
+            if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:
                 latency_ms = round((time.perf_counter() - start) * 1000, 2)
                 self._log(scope, status, latency_ms, request_id)
             request_id_var.reset(token)

@@ -129,7 +129,7 @@ def run_service(
         proc.stop()
 
 
-class SerialMoto:
+class PrivateEmulator:
     """An emulator of the test's own (scripts/emulator.py: each API call atomic, as in AWS).
 
     The concurrency tests race many writers against one item; their own emulator keeps them from
@@ -139,7 +139,7 @@ class SerialMoto:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        log = output_dir("logs") / f"moto-serial-{self.port}.log"
+        log = output_dir("logs") / f"emulator-{self.port}.log"
         self.proc = Proc(emulator.argv(sys.executable, self.port), log, env=FAKE_AWS_ENV)
         wait_http(f"{self.url}/moto-api/", timeout=30)
 
@@ -152,8 +152,8 @@ class SerialMoto:
 
 
 @contextlib.contextmanager
-def serial_moto() -> Iterator[SerialMoto]:
-    server = SerialMoto()
+def private_emulator() -> Iterator[PrivateEmulator]:
+    server = PrivateEmulator()
     try:
         yield server
     finally:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from svc_testing import SECRETS, RunningService, run_service, serial_moto
+from svc_testing import SECRETS, RunningService, private_emulator, run_service
 
 pytestmark = pytest.mark.slow
 API = {"X-Api-Key": SECRETS["API_KEY"]}
@@ -16,9 +16,9 @@ API = {"X-Api-Key": SECRETS["API_KEY"]}
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[RunningService, RunningService]]:
-    # A serial emulator: real DynamoDB applies conditional writes atomically, threaded moto does not.
+    # An emulator of its own: these tests race many writers, and keep the session's shared one free.
     with (
-        serial_moto() as emulator,
+        private_emulator() as emulator,
         run_service("catalog", emulator.env) as catalog,
         run_service("orders", emulator.env, extra_env={"CATALOG_URL": catalog.url}) as orders,
     ):
