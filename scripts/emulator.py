@@ -5,9 +5,8 @@
 Real AWS applies each API call atomically: a DynamoDB conditional write or TransactWriteItems
 either happens whole or not at all, and two callers never see each other half-done. moto's own
 ``moto_server`` serves every connection on its own thread against backends that take no locks, so
-under concurrency it breaks that promise: transactions interleave (stock counted twice), and
-parallel EC2 calls from Terraform race on shared dictionaries (a security-group rule reported as a
-duplicate of itself, a subnet CIDR conflicting with the subnet just created).
+under concurrency it breaks that promise: transactions interleave (stock counted twice). And when
+an SDK retries a create whose answer it lost, moto creates again and answers "already exists".
 
 This server keeps moto's threaded HTTP front (many clients at once) and puts one lock around the
 application, so each API call runs alone, from the complete request to the complete response, as it
