@@ -2,7 +2,9 @@
 
 A local stack of its own (free ports, not the defaults) serves the page; the test enters the API
 key, places an order, sees the stock go down, sees a clear error for a wrong key, and checks that
-the page runs under the edge's Content-Security-Policy without a single violation.
+the page runs under the edge's Content-Security-Policy without a single violation. Each service's
+interactive docs page (Swagger UI, served by the service itself) lists its operations under the same
+policy, with nothing loaded from another origin.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import manifests
 import pytest
 import seed_demo
 
@@ -136,3 +139,33 @@ def test_place_an_order_and_see_the_stock_go_down(stack: LocalStack, browser) ->
     # a Content-Security-Policy violation or a script error fails the test.
     unexpected = [p for p in problems if "Failed to load resource" not in p]
     assert not unexpected, unexpected
+
+
+@pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
+def test_docs_page_lists_the_operations_under_the_csp(stack: LocalStack, browser, service: str) -> None:
+    from playwright.sync_api import expect
+
+    m = manifests.get(service)
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    messages: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(f"{stack.edge_url}{m.path_prefix}/docs", wait_until="networkidle")
+        operations = page.locator(".opblock")
+        expect(operations.first).to_be_visible()
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert f"{m.path_prefix}/health" in [p.replace("\u200b", "") for p in paths], paths
+        assert operations.count() >= 3, paths
+        page.screenshot(path=str(output_dir("screenshots") / f"{service}-docs.png"), full_page=True)
+    finally:
+        context.close()
+    violations = [msg for msg in messages if "Content Security Policy" in msg or msg.startswith("pageerror")]
+    assert not violations, violations
+    errors = [msg for msg in messages if msg.startswith("error")]
+    assert not errors, errors
+    foreign = [u for u in requests if not u.startswith(stack.edge_url)]
+    assert not foreign, f"the docs page loaded from another origin: {foreign}"

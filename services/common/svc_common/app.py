@@ -1,7 +1,8 @@
 """``create_service_app``: a FastAPI app with everything every service needs.
 
 Liveness ``<prefix>/health`` (no I/O), readiness ``<prefix>/ready`` (own table reachable, never
-another service), OpenAPI at ``<prefix>/openapi.json`` and docs at ``<prefix>/docs``, JSON access
+another service), OpenAPI at ``<prefix>/openapi.json`` and docs at ``<prefix>/docs`` (Swagger UI served
+by the service itself, see svc_common.docs), JSON access
 log + EMF metrics, request ids, body size limit and the shared error handlers.
 """
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from svc_common.docs import install_docs
 from svc_common.errors import install_error_handlers
 from svc_common.middleware import RequestContextMiddleware
 from svc_common.settings import ServiceSettings
@@ -64,9 +66,10 @@ def create_service_app(
         description=description,
         version=version,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
-        redoc_url=f"{prefix}/redoc",
-        swagger_ui_oauth2_redirect_url=f"{prefix}/docs/oauth2-redirect",
+        # FastAPI's own docs pages load a CDN and run inline scripts: replaced by install_docs.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -106,6 +109,7 @@ def create_service_app(
         return Readiness(status="ready")
 
     app.include_router(ops)
+    install_docs(app, prefix, title)
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, settings.retry_after_seconds)
