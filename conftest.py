@@ -21,12 +21,16 @@ for path in [
         sys.path.insert(0, str(path))
 
 from tests.support.aws import FAKE_AWS_ENV, MotoServer  # noqa: E402
-from tests.support.tools import in_ci, output_dir  # noqa: E402
+from tests.support.tools import caller_variables, in_ci, output_dir  # noqa: E402
 
 # No test may ever reach real AWS: fake credentials, no profiles, fail fast.
 for _k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_k, None)
 os.environ.update(FAKE_AWS_ENV)
+# Hermetic: what a person exported for their own `make up` or `make` calls (LOCAL_EDGE_PORT,
+# LOCAL_PORT_<SERVICE>, LOCAL_STATE_DIR, NAME, PORT, ENV, ...) never reaches the code under test.
+for _k in caller_variables(os.environ):
+    os.environ.pop(_k, None)
 
 
 @pytest.fixture(scope="session")

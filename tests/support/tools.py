@@ -7,13 +7,40 @@ clear line; in CI (``CI=true``) it fails with the same line.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = REPO_ROOT / "test-output"
+
+
+# make passes its command-line variables to sub-makes through these.
+MAKE_CHANNELS = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+
+
+def make_variables() -> set[str]:
+    """Variables the Makefile takes from the environment: `X ?= ...` or used but never assigned."""
+    text = "\n".join(
+        p.read_text() for p in [REPO_ROOT / "Makefile", *sorted((REPO_ROOT / "mk").glob("*.mk"))]
+    )
+    defaults = set(re.findall(r"^([A-Z][A-Z0-9_]*)\s*\?=", text, re.M))
+    assigned = set(re.findall(r"^(?:export\s+)?([A-Z][A-Z0-9_]*)\s*(?::=|\+=|=)", text, re.M))
+    used = set(re.findall(r"\$\(([A-Z][A-Z0-9_]*)\)", text)) | set(
+        re.findall(r"^ifn?def\s+(\w+)", text, re.M)
+    )
+    return defaults | (used - assigned - {"MAKE", "MAKEFILE_LIST"})
+
+
+def caller_variables(environ: Mapping[str, str]) -> list[str]:
+    """Variables of the caller's environment that would change what the code under test does."""
+    knobs = make_variables()
+    return sorted(
+        k for k in environ if k.startswith(("LOCAL_", "TF_VAR_")) or k in knobs or k in MAKE_CHANNELS
+    )
 
 
 def in_ci() -> bool:
