@@ -1,7 +1,12 @@
 """The README's "add a third service" guide, run for real on a copy of the repository.
 
-The copy holds what git would ship (tracked files and untracked, non-ignored ones). In it the
-README's own scaffold command runs; then, with no edit outside services/<name>/:
+The copy holds what git would ship (tracked files and untracked, non-ignored ones), less a
+services/<name>/ a person may already have made by following the README here. In it the
+README's own scaffold command runs; then, with no edit outside services/<name>/ and
+docs/architecture.png (which the scaffold redraws):
+- every check the repository runs on code passes in the copy: `make lint` (ruff lint, ruff format,
+  bandit), the new service's own tests, the diagram, edge config and manifest tests, and
+  `terraform validate` of the stack;
 - the pipeline matrix (scripts/manifests.py matrix) lists the new service;
 - a Terraform plan of infra/stack (local env tfvars, emulator, local state) creates its ECS
   service, table, target group and listener rule;
@@ -37,6 +42,8 @@ pytestmark = pytest.mark.slow
 
 MIRROR = Path("/opt/tf-plugins")
 PY = sys.executable
+# The repository's own tests that must stay green once a service is added (run in the copy).
+CHECKS_IN_COPY = ["tests/docs/test_diagram.py", "tests/local/test_edge_config.py", "tests/test_manifests.py"]
 
 
 def repo_files() -> list[str]:
@@ -51,8 +58,10 @@ def repo_files() -> list[str]:
     return sorted({p for p in out.split("\0") if p and (REPO_ROOT / p).is_file()})
 
 
-def copy_repo(dest: Path) -> Path:
+def copy_repo(dest: Path, leave_out: str = "") -> Path:
     for rel in repo_files():
+        if leave_out and rel.startswith(leave_out):
+            continue
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / rel, target)  # keeps mtimes: make sees the venv as up to date
@@ -73,7 +82,8 @@ def scaffold_command() -> list[str]:
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_repo(tmp_path_factory.mktemp("repo-copy"))
+    name, _ = added_service_example()
+    return copy_repo(tmp_path_factory.mktemp("repo-copy"), leave_out=f"services/{name}/")
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -92,6 +102,7 @@ def _start_plan(copy: Path, aws_url: str, work: Path) -> Proc:
     plan = work / "stack.tfplan"
     script = (
         f"{shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} init -input=false -no-color "
+        f"&& {shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} validate -no-color "
         f"&& {shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} plan -input=false -no-color "
         f"-var-file=../envs/local/terraform.tfvars -state={shlex.quote(str(work / 'tf.tfstate'))} "
         f"-out={shlex.quote(str(plan))} "
@@ -144,6 +155,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     assert (service_dir / "service.yaml").is_file()
     # Nothing outside services/<name>/ changed.
     assert sorted(p for p in (copy / "services").iterdir() if p.name.startswith(".new-")) == []
+    assert "redrew docs/architecture.png" in result.stdout, result.stdout
 
     # Every services/<name>/... path the README names was created by the scaffold.
     named = set(re.findall(rf"services/{re.escape(name)}/[\w./-]*[\w/]", README.read_text()))
@@ -167,12 +179,18 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     try:
         wait_http(f"http://127.0.0.1:{moto_port}/moto-api/", timeout=30)
         plan = _start_plan(copy, f"http://127.0.0.1:{moto_port}", work)
+        # Its own tests and the repository's checks that read every manifest or the picture.
         unit = Proc(
-            [PY, "-m", "pytest", "-q", "-p", "no:xdist", f"services/{name}"],
+            [PY, "-m", "pytest", "-q", "-p", "no:xdist", f"services/{name}", *CHECKS_IN_COPY],
             work / "unit.log",
             env=_env({"CI": os.environ.get("CI", "")}),
             cwd=str(copy),
         )
+        lint = subprocess.run(
+            [need("make"), "-C", str(copy), "lint"], env=_env({}), capture_output=True, text=True, check=False
+        )
+        (logs / "make-lint.log").write_text(lint.stdout + lint.stderr)
+        assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
 
         ports = {free_port() for _ in range(12)}
         names = json.loads(matrix.stdout)
@@ -215,7 +233,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         assert got.json() == created.json()
         assert httpx.post(f"{edge}/{name}/items", json={"name": "x"}, timeout=30).status_code == 401
 
-        _finish(unit, f"pytest services/{name} in the copy", 240)
+        _finish(unit, f"pytest services/{name} and the repository checks in the copy", 240)
         _finish(plan, "terraform init/plan of infra/stack in the copy", 240)
     finally:
         if stack_env:

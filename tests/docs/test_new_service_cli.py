@@ -20,11 +20,17 @@ from tests.support.tools import REPO_ROOT
 SCRIPT = REPO_ROOT / "scripts" / "new_service.py"
 
 
+# The names these tests create: a services/reviews/ a person made by following the README is left out.
+CREATED = {"reviews", "gift-cards"}
+
+
 @pytest.fixture
 def services(tmp_path: Path) -> Path:
     """A services/ folder holding copies of the real manifests and catalog's copied files."""
     root = tmp_path / "services"
     for m in manifests.load_all():
+        if m.name in CREATED:
+            continue
         (root / m.name).mkdir(parents=True)
         shutil.copy2(m.directory / "service.yaml", root / m.name / "service.yaml")
     for rel in new_service.COPIED_FILES:
@@ -62,7 +68,7 @@ def test_bad_input_is_refused_and_changes_nothing(services: Path, name: str, por
 def test_scaffold_takes_the_next_free_port_and_copies_from_the_template(services: Path) -> None:
     path = new_service.scaffold("reviews", services_dir=services, description="Product reviews")
     data = yaml.safe_load((path / "service.yaml").read_text())
-    used = [m.port for m in manifests.load_all()]
+    used = [m.port for m in manifests.load_all(services) if m.name != "reviews"]
     assert data["port"] == max(used) + 1
     assert data["path_prefix"] == "/reviews"
     assert data["health_path"] == "/reviews/health"
@@ -78,7 +84,12 @@ def test_scaffold_takes_the_next_free_port_and_copies_from_the_template(services
     assert (path / "tests" / "test_reviews_api.py").is_file()
     assert 'PATH_PREFIX = "/reviews"' in (path / "reviews" / "core" / "config.py").read_text()
     # All manifests, the new one included, still load together (unique ports, valid fields).
-    assert [m.name for m in manifests.load_all(services)] == ["catalog", "orders", "reviews"]
+    before = sorted(
+        p.parent.name
+        for p in REPO_ROOT.joinpath("services").glob("*/service.yaml")
+        if p.parent.name not in CREATED
+    )
+    assert [m.name for m in manifests.load_all(services)] == sorted([*before, "reviews"])
     # Hyphenated names get an importable package.
     other = new_service.scaffold("gift-cards", services_dir=services)
     assert (other / "gift_cards" / "main.py").is_file()
@@ -92,3 +103,33 @@ def test_cli_reports_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "new_service: services/catalog already exists"
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "description",
+    ['Says "hi".', "back\\slash", "tick `x`", "two\nlines", "x" * 201, "   "],
+)
+def test_bad_description_is_refused_and_changes_nothing(services: Path, description: str) -> None:
+    before = snapshot(services)
+    with pytest.raises(new_service.ScaffoldError, match="description must be one line") as info:
+        new_service.scaffold("reviews", services_dir=services, description=description)
+    assert info.value.code == 2
+    assert snapshot(services) == before
+
+
+@pytest.mark.parametrize("name", ["reviews", "zz-top", "a1"])
+def test_generated_code_passes_ruff_as_it_is(services: Path, name: str) -> None:
+    """Import order depends on the package name (before or after svc_*): any name is clean."""
+    long = "Reviews of products, " * 9  # wrapped over several lines in core/config.py
+    path = new_service.scaffold(name, services_dir=services, description=long.strip())
+    config = REPO_ROOT / "pyproject.toml"
+    ruff = Path(sys.executable).with_name("ruff")
+    for args in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [str(ruff), *args, "--config", str(config), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
