@@ -11,6 +11,8 @@ What is measured:
 - the same load on a bare FastAPI app (scripts/bench/hello_app.py) served the same way and routed
   by the same edge, interleaved with catalog's health so both see the same machine state: the
   ratio is our middleware's cost (target: catalog health within 10% of the bare app);
+- calls per operation: DynamoDB calls by API and orders->catalog calls of each operation, against
+  their minimum and the committed baseline (scripts/bench/calls.py, also `make bench-calls`);
 - cold start: process start to ready, and container start to healthy (when podman and the images
   are available; otherwise the report says why not);
 - `make up` from an empty state folder and from a warm one (again after `make down`, and again
@@ -49,7 +51,7 @@ import localstack  # noqa: E402
 import manifests  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from bench import loadgen, machine, stack  # noqa: E402
+from bench import calls, loadgen, machine, stack  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 OVERHEAD_TARGET = 0.10  # catalog health may cost at most 10% of the bare app's throughput
@@ -114,6 +116,7 @@ class Report(BaseModel):
     load_before: float
     load_after: float
     inprocess: dict[str, dict[str, float]]
+    calls: dict[str, dict[str, Any]]
     cold_starts: list[ColdStart]
     timings: list[Timing]
     faults: dict[str, Any]
@@ -528,6 +531,7 @@ def render(report: Report) -> str:
     ]
     for t in report.timings:
         lines.append(f"| {t.what} | `{t.command}` | {_fmt(t.seconds)} | {t.note} |")
+    lines += ["", *calls.render(report.calls, calls.load_baseline(calls.BASELINE))]
     lines += ["", "## Fault tests (tests/faults)", "", *FAULTS_TEXT]
     if report.faults:
         lines += [
@@ -585,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
             inproc = _inprocess(s)
             for name, v in inproc.items():
                 _say(f"  {name:<28} {v['cpu_us']:8.1f} us CPU per request")
+            _say("bench: calls per operation (counted from the emulator's and catalog's logs)")
+            call_counts = calls.measure(s)
             _say("bench: cold starts")
             colds = [_process_cold_start(s, m.name) for m in manifests.load_all()]
         for c in colds:
@@ -640,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before=round(load_before, 2),
         load_after=round(load_after, 2),
         inprocess=inproc,
+        calls=call_counts,
         cold_starts=colds,
         timings=timings,
         faults=faults,
