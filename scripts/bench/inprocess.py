@@ -7,7 +7,9 @@ Usage (run by scripts/bench/run.py with a service's environment and PYTHONPATH):
 
     python scripts/bench/inprocess.py NAME=MODULE:APP=PATH [...]
 
-Prints one JSON object: {NAME: {"cpu_us": ..., "wall_us": ...}} for a GET of PATH.
+Prints one JSON object: {NAME: {"cpu_us": ..., "wall_us": ...}} for a GET of PATH: the median of
+ROUNDS rounds, the targets interleaved (A B C A B C ...) so that every target sees the same share of
+whatever else the machine is doing; differences between targets are then same-run comparisons.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import importlib
 import json
 import logging
 import os
+import statistics
 import sys
 import time
 from typing import Any
 
-REQUESTS = 3000
+REQUESTS = 2000  # per round and target
+ROUNDS = 5
 WARMUP = 300
 
 
@@ -50,8 +54,6 @@ async def _measure(app: Any, path: str, count: int) -> tuple[float, float]:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    for _ in range(WARMUP):
-        await app(scope, receive, send)
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(count):
         await app(scope, receive, send)
@@ -59,6 +61,22 @@ async def _measure(app: Any, path: str, count: int) -> tuple[float, float]:
     if set(statuses) != {200}:
         raise RuntimeError(f"GET {path} answered {sorted(set(statuses))}")
     return cpu / count * 1e6, wall / count * 1e6
+
+
+async def _interleaved(apps: dict[str, tuple[Any, str]]) -> dict[str, dict[str, float]]:
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in apps}
+    for app, path in apps.values():
+        await _measure(app, path, WARMUP)
+    for _ in range(ROUNDS):
+        for name, (app, path) in apps.items():
+            runs[name].append(await _measure(app, path, REQUESTS))
+    return {
+        name: {
+            "cpu_us": round(statistics.median(cpu for cpu, _ in r), 1),
+            "wall_us": round(statistics.median(wall for _, wall in r), 1),
+        }
+        for name, r in runs.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,13 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         for handler in [*logging.getLogger().handlers, *logging.getLogger("access").handlers]:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)  # log lines are produced, their output discarded
-        out = {}
+        apps = {}
         for target in args.targets:
             name, app_ref, path = target.split("=", 2)
             module, attr = app_ref.split(":", 1)
-            app = getattr(importlib.import_module(module), attr)
-            cpu, wall = asyncio.run(_measure(app, path, REQUESTS))
-            out[name] = {"cpu_us": round(cpu, 1), "wall_us": round(wall, 1)}
+            apps[name] = (getattr(importlib.import_module(module), attr), path)
+        out = asyncio.run(_interleaved(apps))
     print(json.dumps(out))
     return 0
 

@@ -140,13 +140,28 @@ def test_report_has_every_section() -> None:
         load_before=0.5,
         load_after=1.5,
         inprocess={"bare app health": {"cpu_us": 30.0}, "catalog health": {"cpu_us": 90.0}},
+        calls={
+            "order get": {
+                "dynamodb": {"GetItem": 1},
+                "dynamodb_total": 1,
+                "retries": 0,
+                "catalog": {},
+                "catalog_total": 0,
+            }
+        },
         cold_starts=[bench_run.ColdStart(what="catalog: process start to ready", runs_s=[0.5, 0.7, 0.6])],
         timings=[bench_run.Timing(what="make up", command="make up", seconds=None, note="failed (exit 1)")],
         faults={"retry_storm": {"copies": 50}},
         notes=["a note"],
     )
     text = bench_run.render(report)
-    for heading in ("## Load through the edge", "## Middleware overhead", "## Cold start", "## Fault tests"):
+    for heading in (
+        "## Load through the edge",
+        "## Middleware overhead",
+        "## Cold start",
+        "## Calls per operation",
+        "## Fault tests",
+    ):
         assert heading in text
     assert "**NOT met**" in text
     assert "catalog costs 3.0x the bare app" in text

@@ -16,6 +16,8 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 
 ACCESS_LOGGER = "access"
+_ACCESS = logging.getLogger(ACCESS_LOGGER)
+_access_handler: logging.StreamHandler | None = None  # set by configure_logging()
 
 
 def iso_time(seconds: float) -> str:
@@ -28,6 +30,34 @@ class PreformattedFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return str(record.msg)
+
+
+def write_access_line(line: str) -> None:
+    """Write one complete access line (built by svc_common.access_line): the per-request hot path.
+
+    When configure_logging() set the access logger up (its one stream handler, nothing changed
+    since), the line goes to that handler's stream under the handler's lock and is flushed, as the
+    handler would do, without the LogRecord logging would build around a line that is complete
+    already. Otherwise (a test's own handlers, filters, logging.disable) it goes through logging.
+    """
+    handler = _access_handler
+    handlers = _ACCESS.handlers
+    if (
+        handler is not None
+        and len(handlers) == 1
+        and handlers[0] is handler
+        and not handler.filters
+        and not _ACCESS.filters
+        and _ACCESS.isEnabledFor(logging.INFO)
+    ):
+        with handler.lock:  # type: ignore[union-attr]
+            try:
+                handler.stream.write(line + handler.terminator)
+                handler.stream.flush()
+            except (OSError, ValueError):
+                handler.handleError(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": line}))
+        return
+    _ACCESS.info(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -73,12 +103,13 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     # The access log (with its metrics) is always written, whatever LOG_LEVEL says. Its lines are
     # built whole by the middleware (one per request: the hot path), so they skip the formatter.
+    global _access_handler
     access_handler = logging.StreamHandler(sys.stdout)
     access_handler.setFormatter(PreformattedFormatter())
-    access = logging.getLogger(ACCESS_LOGGER)
-    access.handlers[:] = [access_handler]
-    access.propagate = False
-    access.setLevel(logging.INFO)
+    _ACCESS.handlers[:] = [access_handler]
+    _ACCESS.propagate = False
+    _ACCESS.setLevel(logging.INFO)
+    _access_handler = access_handler
     # No line shows the caller's file, thread or process: do not collect them for every record
     # (the logging HOWTO's "Optimization" section).
     logging._srcfile = None  # type: ignore[attr-defined]

@@ -13,24 +13,19 @@ Content-Length says so, else as soon as the streamed body passes the limit.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import time
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from svc_common.access_line import METRIC_NAMES, AccessLine
 from svc_common.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
-from svc_common.logs import ACCESS_LOGGER as ACCESS_LOGGER_NAME
-from svc_common.logs import iso_time
+from svc_common.logs import write_access_line
 
-ACCESS_LOGGER = logging.getLogger(ACCESS_LOGGER_NAME)
+__all__ = ["METRIC_NAMES", "BodyTooLargeError", "RequestContextMiddleware"]
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-METRIC_NAMES = ("Requests", "Latency", "Errors4xx", "Errors5xx")
 
 
 class BodyTooLargeError(HTTPException):
@@ -38,13 +33,6 @@ class BodyTooLargeError(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(status_code=413, detail=f"request body too large: at most {limit} bytes")
-
-
-def _route_of(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    # Unmatched paths are grouped so that random URLs cannot create unbounded metric dimensions.
-    return f"{scope.get('method', '')} {path}" if path else "unmatched"
 
 
 class RequestContextMiddleware:
@@ -67,19 +55,8 @@ class RequestContextMiddleware:
         self.environment = environment
         self.max_body_bytes = max_body_bytes
         self.namespace = os.environ.get("METRICS_NAMESPACE", "storefront")
-        declaration = {
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": self.namespace,
-                    "Dimensions": [["Service", "Environment"], ["Service", "Environment", "Route"]],
-                    "Metrics": [
-                        {"Name": name, "Unit": "Milliseconds" if name == "Latency" else "Count"}
-                        for name in METRIC_NAMES
-                    ],
-                }
-            ]
-        }
-        self._metrics_declaration = _dumps(declaration)[1:-1]
+        # Everything of the line that never changes in this process is encoded here, once.
+        self._line = AccessLine(service, environment, self.namespace)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,7 +96,7 @@ class RequestContextMiddleware:
             return message
 
         try:
-            if self._declares_too_much(declared):
+            if declared is not None and self._declares_too_much(declared):
                 # Refused before a byte of the body is read, in the same JSON shape as every error.
                 too_large = JSONResponse(
                     status_code=413, content={"detail": BodyTooLargeError(limit or 0).detail}
@@ -130,42 +107,15 @@ class RequestContextMiddleware:
         finally:
             if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:
                 latency_ms = round((time.perf_counter() - start) * 1000, 2)
-                self._log(scope, status, latency_ms, request_id)
+                route = getattr(scope.get("route"), "path", None)  # unmatched: None
+                method, path, now = scope.get("method", ""), scope.get("path", ""), time.time()
+                write_access_line(self._line.render(method, path, route, status, latency_ms, request_id, now))
             request_id_var.reset(token)
 
-    def _declares_too_much(self, declared: bytes | None) -> bool:
-        if self.max_body_bytes is None or declared is None:
+    def _declares_too_much(self, declared: bytes) -> bool:
+        if self.max_body_bytes is None:
             return False
         try:
             return int(declared) > self.max_body_bytes
         except ValueError:
             return False  # the server rejects a malformed Content-Length itself
-
-    def _log(self, scope: Scope, status: int, latency_ms: float, request_id: str) -> None:
-        now = time.time()
-        route = _route_of(scope)
-        doc: dict[str, Any] = {
-            "time": iso_time(now),
-            "level": "INFO",
-            "logger": ACCESS_LOGGER_NAME,
-            "message": "request",
-            "service": self.service,
-            "environment": self.environment,
-            "request_id": request_id,
-            "type": "access",
-            "method": scope.get("method", ""),
-            "path": scope.get("path", ""),
-            "route": route,
-            "status": status,
-            "latency_ms": latency_ms,
-            "Service": self.service,
-            "Environment": self.environment,
-            "Route": route,
-            "Requests": 1,
-            "Latency": latency_ms,
-            "Errors4xx": 1 if 400 <= status < 500 else 0,
-            "Errors5xx": 1 if status >= 500 else 0,
-        }
-        # The EMF declaration never changes: it was serialised once, only the timestamp is new.
-        line = f'{_dumps(doc)[:-1]},"_aws":{{"Timestamp":{int(now * 1000)},{self._metrics_declaration}}}}}'
-        ACCESS_LOGGER.info(line)

@@ -1,0 +1,115 @@
+"""The access line built with once-per-process work is exactly the JSON of all its fields.
+
+svc_common.access_line encodes the constant parts once and only the request's values per
+request; every field and metric of the line must still be there, with the very text
+``json.dumps(doc, separators=(",", ":"))`` gives (hostile paths included), and the line must reach
+the access logger's stream, also when a test or a tool replaced its handlers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+import pytest
+from svc_common import logs
+from svc_common.access_line import METRIC_NAMES, AccessLine, metrics_declaration
+from svc_common.context import accept_request_id
+
+
+def _reference(
+    service: str, environment: str, namespace: str, method: str, path: str, route_path: str | None,
+    status: int, latency_ms: float, request_id: str, now: float,
+) -> str:  # fmt: skip
+    """The line as the middleware built it before (a dict of every field, then json)."""
+    route = f"{method} {route_path}" if route_path else "unmatched"
+    doc = {
+        "time": logs.iso_time(now),
+        "level": "INFO",
+        "logger": logs.ACCESS_LOGGER,
+        "message": "request",
+        "service": service,
+        "environment": environment,
+        "request_id": request_id,
+        "type": "access",
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "latency_ms": latency_ms,
+        "Service": service,
+        "Environment": environment,
+        "Route": route,
+        "Requests": 1,
+        "Latency": latency_ms,
+        "Errors4xx": 1 if 400 <= status < 500 else 0,
+        "Errors5xx": 1 if status >= 500 else 0,
+        "_aws": {"Timestamp": int(now * 1000), **metrics_declaration(namespace)},
+    }
+    return json.dumps(doc, separators=(",", ":"))
+
+
+CASES = [
+    ("GET", "/catalog/products/abc", "/catalog/products/{product_id}", 200, 0.05),
+    ("POST", "/orders", "/orders", 201, 12.5),
+    ("DELETE", '/x/"quoted"/\\back/\u00e9t\u00e9/\u2603/\x01ctl\n', None, 404, 1234.56),
+    ("PATCH", "/catalog/products/p", "/catalog/products/{product_id}", 412, 3.0),
+    ("GET", "/orders/o", "/orders/{order_id}", 503, 999999.99),
+    ("FOO", "/", None, 405, 0.0),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "route_path", "status", "latency_ms"), CASES)
+def test_the_line_is_the_json_of_every_field(
+    method: str, path: str, route_path: str | None, status: int, latency_ms: float
+) -> None:
+    line = AccessLine("catalog", "dev", "storefront")
+    for now in (1764900000.0, 1764900000.999, 1764900001.0004, time.time()):
+        request_id = accept_request_id(None)
+        got = line.render(method, path, route_path, status, latency_ms, request_id, now)
+        assert got == _reference(
+            "catalog", "dev", "storefront", method, path, route_path, status, latency_ms, request_id, now
+        )
+        assert got == line.render(method, path, route_path, status, latency_ms, request_id, now)  # cached
+
+
+def test_service_names_and_namespace_are_encoded_too() -> None:
+    line = AccessLine('we"ird', "d\u00e9v", "ns/\u00e9")
+    got = line.render("GET", "/p", "/p", 200, 1.5, "rid", 1764900000.5)
+    expected = _reference('we"ird', "d\u00e9v", "ns/\u00e9", "GET", "/p", "/p", 200, 1.5, "rid", 1764900000.5)
+    assert got == expected
+    doc = json.loads(got)
+    assert [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == list(METRIC_NAMES)
+
+
+def test_generated_request_ids_are_32_hex_digits_and_distinct() -> None:
+    ids = [accept_request_id(None) for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert accept_request_id("caller-id.1:2") == "caller-id.1:2"
+    assert len(accept_request_id("bad id\r\n")) == 32
+
+
+def test_lines_reach_the_configured_stream_or_any_handler_put_in_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    access = logging.getLogger(logs.ACCESS_LOGGER)
+    monkeypatch.setattr(access, "handlers", list(access.handlers))
+    logs.configure_logging()
+    stream = io.StringIO()
+    access.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    logs.write_access_line('{"a":1}')
+    assert stream.getvalue() == '{"a":1}\n'
+    # A handler of a test (capturing records): the line goes through logging, as a record.
+    records: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    access.handlers[:] = [Capture()]
+    logs.write_access_line('{"b":2}')
+    assert [r.getMessage() for r in records] == ['{"b":2}']
+    assert stream.getvalue() == '{"a":1}\n'
