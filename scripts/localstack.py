@@ -415,6 +415,11 @@ def ensure_tables(settings: Settings) -> list[str]:
         ddb.get_waiter("table_exists").wait(
             TableName=definition["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
+        ttl = m.table.ttl_args(definition["TableName"])  # the ttl block of infra/modules/dynamodb
+        if ttl is not None:
+            current = ddb.describe_time_to_live(TableName=definition["TableName"])["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                ddb.update_time_to_live(**ttl)
     return created
 
 

@@ -50,6 +50,17 @@ class Table(_Strict):
     hash_key: KeyAttr
     range_key: KeyAttr | None = None
     indexes: list[Index] = []
+    # Number attribute (epoch seconds) after which DynamoDB's TTL deletes an item; None: no TTL.
+    ttl_attribute: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+    def ttl_args(self, table_name: str) -> dict[str, Any] | None:
+        """DynamoDB UpdateTimeToLive arguments (None without a TTL attribute); Terraform's ttl block."""
+        if self.ttl_attribute is None:
+            return None
+        return {
+            "TableName": table_name,
+            "TimeToLiveSpecification": {"Enabled": True, "AttributeName": self.ttl_attribute},
+        }
 
     def attributes(self) -> list[KeyAttr]:
         """Every key attribute of the table and its indexes, once each."""
@@ -137,6 +148,11 @@ class Manifest(_Strict):
     table: Table
     secrets: list[Secret] = []
     dependencies: list[Dependency] = []
+    # Paths under path_prefix that only other services call, inside the network: the public edge
+    # (local Caddy; ALB listener rules behind CloudFront) answers them 404. '*' matches any text.
+    internal_paths: list[str] = Field(default=[], max_length=4)
+    # Alarm when the service's reconciler repairs more than this many items in 5 minutes.
+    repairs_alarm_threshold: int | None = Field(default=None, ge=1, le=100_000)
 
     @field_validator("health_path", "ready_path")
     @classmethod
@@ -144,6 +160,17 @@ class Manifest(_Strict):
         prefix = info.data.get("path_prefix")
         if prefix and not v.startswith(prefix + "/"):
             raise ValueError(f"{info.field_name} must live under path_prefix {prefix}")
+        return v
+
+    @field_validator("internal_paths")
+    @classmethod
+    def _internal_under_prefix(cls, v: list[str], info) -> list[str]:
+        prefix = info.data.get("path_prefix")
+        for path in v:
+            if not re.fullmatch(r"/[A-Za-z0-9/_.*-]{1,120}", path):
+                raise ValueError(f"internal path {path!r}: only letters, digits, '/', '_', '.', '-' and '*'")
+            if prefix and not path.startswith(prefix + "/"):
+                raise ValueError(f"internal path {path!r} must live under path_prefix {prefix}")
         return v
 
     @property

@@ -199,7 +199,9 @@ def check_round_trip(ctx: Context) -> str:
     if str(_json(replay).get("id")) != order_id:
         raise CheckError("repeating POST with the same Idempotency-Key created a second order")
 
-    got = _json(_expect(ctx.client.get(_url(ctx.base_url, f"{orders}/{order_id}")), 200))
+    order_url = _url(ctx.base_url, f"{orders}/{order_id}")
+    _expect(ctx.client.get(order_url), 401)  # orders are private: no key, no read
+    got = _json(_expect(ctx.client.get(order_url, headers={"X-Api-Key": ctx.keys["orders"]}), 200))
     if str(got.get("id")) != order_id:
         raise CheckError(f"GET {orders}/{{id}} returned another order")
     if (stock := _stock(ctx, product_id)) != 3:
@@ -222,7 +224,10 @@ def check_round_trip(ctx: Context) -> str:
         204,
     )
     ctx.created.remove(("product", product_id))
-    return "product created, order placed (stock 5 -> 3), read, cancelled (stock -> 5), product deleted"
+    return (
+        "product created, order placed (stock 5 -> 3), read (401 without key), cancelled (stock -> 5), "
+        "product deleted"
+    )
 
 
 def check_waf_probe(ctx: Context) -> str:

@@ -88,14 +88,19 @@ def test_order_lifecycle_across_both_services(stack) -> None:
     assert "insufficient stock" in r.json()["rejection_reason"]
     assert (_stock(catalog, a), _stock(catalog, b)) == (3, 0)
 
-    listed = httpx.get(f"{orders.url}/orders", params={"customer_id": cust}, timeout=10).json()["items"]
+    listed = httpx.get(f"{orders.url}/orders", params={"customer_id": cust}, headers=API, timeout=10).json()[
+        "items"
+    ]
     assert [o["status"] for o in listed] == ["rejected", "confirmed"]
 
     r = httpx.post(f"{orders.url}/orders/{order['id']}/cancel", headers=API, timeout=30)
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
     assert (_stock(catalog, a), _stock(catalog, b)) == (5, 5)
-    assert httpx.get(f"{orders.url}/orders/{order['id']}", timeout=10).json()["status"] == "cancelled"
+    assert (
+        httpx.get(f"{orders.url}/orders/{order['id']}", headers=API, timeout=10).json()["status"]
+        == "cancelled"
+    )
 
     # Neither service ever logs a key or token, although orders sends its token on every call.
     text = "\n".join(orders.log_lines() + catalog.log_lines())

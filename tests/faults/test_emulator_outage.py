@@ -66,7 +66,9 @@ def test_store_outage_gives_503_then_recovers_by_itself(s: bench_stack.Stack) ->
         if kind == 1:
             return "list products", client.get(f"{s.edge}/catalog/products", params={"limit": 5})
         if kind == 2:
-            return "list orders", client.get(f"{s.edge}/orders", params={"customer_id": customer})
+            return "list orders", client.get(
+                f"{s.edge}/orders", params={"customer_id": customer}, headers={"X-Api-Key": orders_key}
+            )
         return "create order", client.post(
             f"{s.edge}/orders",
             json={"customer_id": customer, "items": [{"product_id": ids[n % len(ids)], "quantity": 1}]},

@@ -70,7 +70,7 @@ def test_fifty_concurrent_copies_create_exactly_one_order(s: bench_stack.Stack) 
     # Then an ordinary retry (after the storm) gets the same order back.
     with httpx.Client(base_url=s.edge, timeout=REQUEST_TIMEOUT) as client:
         replay = client.post("/orders", json=body, headers=headers)
-        listed = client.get("/orders", params={"customer_id": customer, "limit": 100})
+        listed = client.get("/orders", params={"customer_id": customer, "limit": 100}, headers=headers)
     orders_after = s.item_count("orders")
     stored_orders = [i for i in s.scan("orders") if i.get("type", {}).get("S") == "order"]
     mine = [i for i in stored_orders if i.get("customer_id", {}).get("S") == customer]

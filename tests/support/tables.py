@@ -27,4 +27,7 @@ def create_table(service: str, table_name: str, endpoint_url: str | None = None,
         if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
             raise
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ttl = manifests.get(service).table.ttl_args(table_name)
+    if ttl is not None:
+        client.update_time_to_live(**ttl)
     return table_name

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
@@ -48,6 +49,7 @@ def create_service_app(
     version: str,
     routers: Sequence[APIRouter],
     ready_check: Callable[[], None],
+    on_startup: Sequence[Callable[[], None]] = (),
     on_shutdown: Sequence[Callable[[], None]] = (),
     state: dict[str, Any] | None = None,
 ) -> FastAPI:
@@ -55,7 +57,12 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Route handlers run in anyio's thread pool: size it from the settings (the DynamoDB pool
+        # is sized from the same number, see dynamo.make_client).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         LOGGER.info("service started", extra={"table": settings.table_name})
+        for hook in on_startup:
+            hook()
         yield
         for hook in on_shutdown:
             hook()

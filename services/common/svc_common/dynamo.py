@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from svc_common.settings import ServiceSettings
 
 DEFAULT_REGION = "eu-west-1"
+# Connections beyond one per request thread, for background work (e.g. orders' reconciler).
+BACKGROUND_CONNECTIONS = 4
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
 
@@ -41,14 +43,15 @@ def make_client(settings: ServiceSettings) -> Any:
     """A DynamoDB client that honours the standard AWS_* environment (AWS_ENDPOINT_URL included).
 
     Timeouts are short and retries bounded so that an unreachable endpoint fails within roughly
-    ``aws_max_attempts * (connect_timeout + read_timeout)`` seconds.
+    ``aws_max_attempts * (connect_timeout + read_timeout)`` seconds. The connection pool is larger
+    than the request thread pool, so no request waits for another one's connection.
     """
     config = Config(
         connect_timeout=settings.dynamodb_connect_timeout,
         read_timeout=settings.dynamodb_read_timeout,
         retries={"total_max_attempts": settings.aws_max_attempts, "mode": "standard"},
         tcp_keepalive=True,
-        max_pool_connections=32,
+        max_pool_connections=settings.request_threads + BACKGROUND_CONNECTIONS,
     )
     # AWS_REGION (set by ECS), else AWS_DEFAULT_REGION, else the project's default region.
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION

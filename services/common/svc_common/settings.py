@@ -26,5 +26,8 @@ class ServiceSettings(BaseSettings):
     dynamodb_read_timeout: float = Field(default=2.0, gt=0, le=60)
     # Same variable name botocore uses; total attempts including the first.
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Threads that run the (synchronous) route handlers; the DynamoDB client keeps at least as many
+    # connections (plus a few for background work), so a request never queues for a connection.
+    request_threads: int = Field(default=40, ge=4, le=400)
     # Seconds clients are told to wait (Retry-After) when a dependency is unavailable.
     retry_after_seconds: int = Field(default=2, ge=1, le=120)

@@ -72,9 +72,10 @@ class Order(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     customer_id: str
-    status: Literal["confirmed", "rejected", "cancelled"] = Field(
+    status: Literal["confirmed", "rejected", "cancelling", "cancelled"] = Field(
         description="confirmed: stock reserved; rejected: nothing reserved (see rejection_reason); "
-        "cancelled: stock given back."
+        "cancelling: a cancel was accepted and its stock is being given back (it becomes cancelled "
+        "without any further call); cancelled: stock given back."
     )
     items: list[OrderItem]
     currency: str | None
@@ -93,4 +94,4 @@ class OrderPage(BaseModel):
 
 
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-OrderStatus = Literal["confirmed", "rejected", "cancelled"]
+OrderStatus = Literal["confirmed", "rejected", "cancelling", "cancelled"]

@@ -1,20 +1,19 @@
 """All DynamoDB access of orders (single-table design on the manifest's pk/sk + gsi1 schema).
 
-Items:
-- order              pk=ORDER#<id>            sk=ORDER  gsi1pk=CUSTOMER#<customer>  gsi1sk=<created_at>#<id>
-- idempotency claim  pk=IDEMPOTENCY#<key>     sk=IDEMPOTENCY
-      request_hash, order_id (the attempt's order id), state in_progress|done, lease_until (epoch s)
+Items (claims, pending work and the reconciler's lease: see claims.py):
+- order          pk=ORDER#<id>  sk=ORDER   gsi1pk=CUSTOMER#<customer>  gsi1sk=<created_at>#<id>
+      status confirmed | rejected | cancelling | cancelled
+- cancel marker  pk=ORDER#<id>  sk=CANCEL  gsi1pk=PENDING  gsi1sk=<due time>   (while cancelling)
 
-A claim is taken with a conditional put before anything else happens, so concurrent requests
-with one key cannot both create an order. The order is written together with the claim's
-completion in one transaction fenced on the claim's order id.
+An order is written together with its claim's completion in one transaction fenced on the
+claim's order id. A cancel first moves the order to ``cancelling`` and puts its marker (one
+transaction), then releases the stock, then moves it to ``cancelled`` and deletes the marker (one
+transaction): cut off anywhere, the marker tells the reconciler to finish it.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,6 +30,8 @@ from svc_common.dynamo import (
     utc_now,
 )
 from svc_common.errors import BadRequestError, NotFoundError
+
+from orders.claims import PENDING, ClaimRepository, due, epoch
 
 # Key attribute names (tests check they match services/orders/service.yaml).
 HASH_KEY, RANGE_KEY, INDEX, INDEX_HASH, INDEX_RANGE = "pk", "sk", "gsi1", "gsi1pk", "gsi1sk"
@@ -52,16 +53,8 @@ ORDER_FIELDS = (
 )
 
 
-def _epoch(offset: float = 0.0) -> Decimal:
-    return Decimal(str(round(time.time() + offset, 3)))
-
-
 def _order_key(order_id: str) -> dict[str, Any]:
     return {HASH_KEY: to_value(f"ORDER#{order_id}"), RANGE_KEY: to_value("ORDER")}
-
-
-def _claim_key(key: str) -> dict[str, Any]:
-    return {HASH_KEY: to_value(f"IDEMPOTENCY#{key}"), RANGE_KEY: to_value("IDEMPOTENCY")}
 
 
 def _order(item: dict[str, Any]) -> dict[str, Any]:
@@ -79,88 +72,17 @@ def _order(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _claim(item: dict[str, Any]) -> dict[str, Any]:
-    data = from_item(item)
-    return {
-        "request_hash": data["request_hash"],
-        "order_id": data["order_id"],
-        "state": data["state"],
-        "lease_until": float(data.get("lease_until", 0)),
-    }
+def _cancel_key(order_id: str) -> dict[str, Any]:
+    return {HASH_KEY: to_value(f"ORDER#{order_id}"), RANGE_KEY: to_value("CANCEL")}
 
 
 class OrdersRepository(TableRepository):
+    def __init__(self, client: Any, table: str, claims: ClaimRepository) -> None:
+        super().__init__(client, table)
+        self.claims = claims
+
     def ping(self) -> None:
         self._call("get_item", TableName=self.table, Key=_order_key("__ready__"), ProjectionExpression="pk")
-
-    # -- idempotency claims ------------------------------------------------------------------
-    def get_claim(self, key: str) -> dict[str, Any] | None:
-        item = self._call("get_item", TableName=self.table, Key=_claim_key(key), ConsistentRead=True).get(
-            "Item"
-        )
-        return _claim(item) if item else None
-
-    def put_claim(self, key: str, request_hash: str, order_id: str, lease_seconds: float) -> bool:
-        """Claim ``key`` for a new attempt; False when someone holds (or held) it already."""
-        item = {
-            "type": "idempotency",
-            "request_hash": request_hash,
-            "order_id": order_id,
-            "state": "in_progress",
-            "lease_until": _epoch(lease_seconds),
-            "created_at": utc_now(),
-        }
-        return self._conditional(
-            "put_item",
-            TableName=self.table,
-            Item={**_claim_key(key), **to_item(item)},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def take_over_claim(self, key: str, old_order_id: str, new_order_id: str, lease_seconds: float) -> bool:
-        """Take an expired in-progress claim for a new attempt (fenced on the old attempt's id)."""
-        return self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=_claim_key(key),
-            UpdateExpression="SET order_id = :new, lease_until = :lease",
-            ConditionExpression="#st = :prog AND order_id = :old AND lease_until < :now",
-            ExpressionAttributeNames={"#st": "state"},
-            ExpressionAttributeValues={
-                ":new": to_value(new_order_id),
-                ":old": to_value(old_order_id),
-                ":prog": to_value("in_progress"),
-                ":now": to_value(_epoch()),
-                ":lease": to_value(_epoch(lease_seconds)),
-            },
-        )
-
-    def drop_claim(self, key: str, order_id: str) -> bool:
-        """Forget an attempt that left nothing behind, so a retry starts afresh."""
-        return self._conditional(
-            "delete_item",
-            TableName=self.table,
-            Key=_claim_key(key),
-            ConditionExpression="#st = :prog AND order_id = :id",
-            ExpressionAttributeNames={"#st": "state"},
-            ExpressionAttributeValues={":id": to_value(order_id), ":prog": to_value("in_progress")},
-        )
-
-    def expire_claim(self, key: str, order_id: str) -> bool:
-        """End an attempt's lease now; the next retry cleans up after it and starts again."""
-        return self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=_claim_key(key),
-            UpdateExpression="SET lease_until = :zero",
-            ConditionExpression="#st = :prog AND order_id = :id",
-            ExpressionAttributeNames={"#st": "state"},
-            ExpressionAttributeValues={
-                ":id": to_value(order_id),
-                ":prog": to_value("in_progress"),
-                ":zero": to_value(0),
-            },
-        )
 
     # -- orders ------------------------------------------------------------------------------
     def complete(self, key: str, order: dict[str, Any]) -> bool:
@@ -184,20 +106,7 @@ class OrdersRepository(TableRepository):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": _claim_key(key),
-                            "UpdateExpression": "SET #st = :done",
-                            "ConditionExpression": "#st = :prog AND order_id = :id",
-                            "ExpressionAttributeNames": {"#st": "state"},
-                            "ExpressionAttributeValues": {
-                                ":done": to_value("done"),
-                                ":prog": to_value("in_progress"),
-                                ":id": to_value(order["id"]),
-                            },
-                        }
-                    },
+                    self.claims.done_update(key, order["id"]),
                 ]
             )
             return True
@@ -250,18 +159,64 @@ class OrdersRepository(TableRepository):
             )
         return items, next_cursor
 
-    def mark_cancelled(self, order_id: str) -> bool:
-        """confirmed -> cancelled; False when the order was not confirmed any more."""
-        return self._conditional(
-            "update_item",
+    def _status_change(self, order_id: str, old: str, new: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _order_key(order_id),
+                "UpdateExpression": "SET #st = :new, updated_at = :now",
+                "ConditionExpression": "#st = :old",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":new": to_value(new),
+                    ":old": to_value(old),
+                    ":now": to_value(utc_now()),
+                },
+            }
+        }
+
+    def begin_cancel(self, order_id: str, grace_seconds: float) -> bool:
+        """confirmed -> cancelling, with the marker the reconciler acts on after ``grace_seconds``.
+
+        False when the order was not confirmed any more.
+        """
+        marker = {
+            "type": "cancel",
+            "order_id": order_id,
+            INDEX_HASH: PENDING,
+            INDEX_RANGE: due(epoch(grace_seconds)),
+        }
+        codes = self._transact(
+            [
+                self._status_change(order_id, "confirmed", "cancelling"),
+                {"Put": {"TableName": self.table, "Item": {**_cancel_key(order_id), **to_item(marker)}}},
+            ]
+        )
+        if codes is None:
+            return True
+        if codes[0] == "ConditionalCheckFailed":
+            return False
+        raise StoreUnavailableError(f"begin cancel cancelled: {codes}")
+
+    def finish_cancel(self, order_id: str) -> bool:
+        """cancelling -> cancelled (the stock was given back); False when it was not cancelling."""
+        codes = self._transact(
+            [
+                self._status_change(order_id, "cancelling", "cancelled"),
+                {"Delete": {"TableName": self.table, "Key": _cancel_key(order_id)}},
+            ]
+        )
+        if codes is None:
+            return True
+        if codes[0] == "ConditionalCheckFailed":
+            return False
+        raise StoreUnavailableError(f"finish cancel cancelled: {codes}")
+
+    def drop_cancel_marker(self, order_id: str) -> None:
+        """Remove a marker whose order is not cancelling (it finished without it, or never began)."""
+        self._conditional(
+            "delete_item",
             TableName=self.table,
-            Key=_order_key(order_id),
-            UpdateExpression="SET #st = :cancelled, updated_at = :now",
-            ConditionExpression="#st = :confirmed",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues={
-                ":cancelled": to_value("cancelled"),
-                ":confirmed": to_value("confirmed"),
-                ":now": to_value(utc_now()),
-            },
+            Key=_cancel_key(order_id),
+            ConditionExpression="attribute_exists(pk)",
         )

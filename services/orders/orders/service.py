@@ -1,17 +1,24 @@
 """Order creation and cancellation: idempotency claims, catalog reservations, no stock leaks.
 
 Creation (POST /orders with an Idempotency-Key):
-1. Claim the key with a conditional put (request hash + a fresh order id + a lease). Requests that
-   find the key taken wait briefly for the holder to finish, then get the same order back
-   (same body) or 422 (different body), or 409 + Retry-After if it is still running.
+1. Claim the key with a conditional put (request hash, a fresh order id, the products the
+   attempt may reserve, a lease). Requests that find the key taken wait briefly for the holder
+   to finish, then get the same order back (same body) or 422 (different body), or 409 +
+   Retry-After if it is still running.
 2. Look up every product in catalog, then reserve each one with the order id as the
    reservation id (catalog makes that idempotent, so retries never take stock twice).
 3. Store the order (confirmed, or rejected with the reason) and mark the claim done in one
    transaction fenced on the attempt's order id.
 If catalog refuses a reservation the ones already made are released and the order is stored as
 rejected. If catalog (or the table) is unavailable the reservations made are released, the claim
-is dropped (or, if releasing failed too, its lease is ended so the next retry cleans up first)
-and the caller gets 503 + Retry-After: nothing is left half-written.
+is dropped (or, if releasing failed too, its lease is ended) and the caller gets 503 +
+Retry-After. An attempt that is cut off (crash, timeout) leaves an in-progress claim: once its
+lease has run out, a retry with the key or the reconciler fences it (state ``releasing``, so the
+old attempt can no longer complete), releases its reservations and takes the key over or drops
+it. Nobody has to come back for the stock to return.
+
+Cancellation: confirmed -> cancelling (+ a pending marker) -> stock released -> cancelled; the
+request or, if it is cut off, the reconciler finishes it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from svc_common.dynamo import utc_now
 from svc_common.errors import ConflictError, UnprocessableEntityError
 
 from orders.catalog_client import CatalogClient, CatalogProduct, CatalogUnavailableError
+from orders.claims import ClaimRepository
 from orders.models import OrderCreate
 from orders.repository import OrdersRepository
 
@@ -48,12 +56,14 @@ class OrderService:
     def __init__(
         self,
         repo: OrdersRepository,
+        claims: ClaimRepository,
         catalog: CatalogClient,
         lease_seconds: float,
         wait_seconds: float,
         retry_after_seconds: int,
     ) -> None:
         self.repo = repo
+        self.claims = claims
         self.catalog = catalog
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
@@ -64,15 +74,16 @@ class OrderService:
         """(order, replayed). Raises 409/422/503 errors as described in the module docstring."""
         digest = request_hash(body)
         lines = body.merged_items()
+        products = [product_id for product_id, _ in lines]
         give_up = time.monotonic() + self.wait_seconds
         while True:
             order_id = str(uuid.uuid4())
-            if self.repo.put_claim(key, digest, order_id, self.lease_seconds):
+            if self.claims.put_claim(key, digest, order_id, products, self.lease_seconds):
                 return self._process(key, order_id, body.customer_id, lines), False
-            claim = self.repo.get_claim(key)
+            claim = self.claims.get_claim(key)
             if claim is None:
                 self._wait_or_give_up(give_up)
-                continue  # the holder gave up and dropped its claim: claim it ourselves
+                continue  # the holder gave up and dropped its claim (or it expired): claim it ourselves
             if claim["request_hash"] != digest:
                 raise UnprocessableEntityError(
                     "Idempotency-Key was already used with a different request body; "
@@ -80,13 +91,26 @@ class OrderService:
                 )
             if claim["state"] == "done":
                 return self.repo.get_order(claim["order_id"]), True
-            if claim["lease_until"] <= time.time():
-                # A previous attempt failed or crashed: undo what it may have reserved, take over.
-                self._release_all(lines, claim["order_id"])
-                order_id = str(uuid.uuid4())
-                if self.repo.take_over_claim(key, claim["order_id"], order_id, self.lease_seconds):
-                    return self._process(key, order_id, body.customer_id, lines), False
+            # A previous attempt failed or crashed: fence it off, release, take the key over.
+            if self.release_expired(claim) and self.claims.take_over(
+                key, claim["order_id"], order_id, products, self.lease_seconds
+            ):
+                return self._process(key, order_id, body.customer_id, lines), False
             self._wait_or_give_up(give_up)
+
+    def release_expired(self, claim: dict[str, Any]) -> bool:
+        """Fence an expired attempt and give back what it may have reserved.
+
+        True when the claim is now ``releasing`` with nothing held (ready to be taken over or
+        dropped); False when its attempt still holds a valid lease (or finished meanwhile).
+        """
+        if claim["state"] == "in_progress":
+            if claim["lease_until"] >= time.time() or not self.claims.fence(claim["key"], claim["order_id"]):
+                return False
+        elif claim["state"] != "releasing":
+            return False
+        self._release_all([(p, 0) for p in claim["products"]], claim["order_id"])
+        return True
 
     def _wait_or_give_up(self, give_up: float) -> None:
         if time.monotonic() >= give_up:
@@ -125,9 +149,12 @@ class OrderService:
                 completed = self.repo.complete(key, order)
             except Exception:
                 # The write may have happened (e.g. a timeout after the commit): keep the
-                # reservations and only end the lease. A retry then finds the claim done (and
-                # replays the order) or still in progress (and releases before starting again).
+                # reservations and only end the lease. A retry (or the reconciler) then finds the
+                # claim done (the order exists) or still in progress (and releases what it holds).
                 outcome_unknown = True
+                stored = self._stored_after_all(key, order_id)
+                if stored is not None:
+                    return stored
                 raise
             if not completed:
                 raise ConflictError(
@@ -142,6 +169,18 @@ class OrderService:
             else:
                 self._abandon(key, order_id, touched)
             raise
+
+    def _stored_after_all(self, key: str, order_id: str) -> dict[str, Any] | None:
+        """The order when a store that reported a failure did commit (one read; None if unknown)."""
+        try:
+            claim = self.claims.get_claim(key)
+            if claim and claim["state"] == "done" and claim["order_id"] == order_id:
+                return self.repo.get_order(order_id)
+        except Exception as exc:  # still unknown: the caller gets 503 and may retry with the key
+            LOGGER.warning(
+                "could not check whether the order was stored", extra={"error": type(exc).__name__}
+            )
+        return None
 
     def _check_deadline(self, deadline: float) -> None:
         if time.monotonic() > deadline:
@@ -202,7 +241,7 @@ class OrderService:
 
     def _expire_quietly(self, key: str, order_id: str) -> None:
         try:
-            self.repo.expire_claim(key, order_id)
+            self.claims.expire(key, order_id)
         except Exception as exc:  # the lease then simply runs out
             LOGGER.warning("could not end the claim's lease", extra={"error": type(exc).__name__})
 
@@ -215,20 +254,22 @@ class OrderService:
             self._expire_quietly(key, order_id)
             return
         try:
-            self.repo.drop_claim(key, order_id)
+            self.claims.drop(key, order_id)
         except Exception as exc:  # the lease then simply runs out
             LOGGER.warning("could not drop the claim", extra={"error": type(exc).__name__})
 
     # -- cancellation --------------------------------------------------------------------------
     def cancel(self, order_id: str) -> dict[str, Any]:
         order = self.repo.get_order(order_id)
-        if order["status"] == "cancelled":
-            return order
         if order["status"] == "rejected":
             raise ConflictError(f"order {order_id!r} was rejected: nothing is reserved, nothing to cancel")
-        self._release_all([(item["product_id"], 0) for item in order["items"]], order_id)
-        self.repo.mark_cancelled(order_id)
-        order = self.repo.get_order(order_id)
+        if order["status"] == "confirmed" and not self.repo.begin_cancel(order_id, self.lease_seconds):
+            order = self.repo.get_order(order_id)  # changed meanwhile (a concurrent cancel)
         if order["status"] != "cancelled":
-            raise ConflictError(f"order {order_id!r} changed while cancelling; retry")
-        return order
+            self.finish_cancel(order)
+        return self.repo.get_order(order_id)
+
+    def finish_cancel(self, order: dict[str, Any]) -> None:
+        """Release a cancelling order's stock, then mark it cancelled (idempotent, any caller)."""
+        self._release_all([(item["product_id"], 0) for item in order["items"]], order["id"])
+        self.repo.finish_cancel(order["id"])

@@ -33,6 +33,8 @@ def table(moto) -> str:
 
 
 def _orders_app(moto, table: str, catalog_url: str, **extra: str):
+    # The reconciler's thread is off in-process unless a test asks for it (tests call run_once).
+    extra = {"RECONCILER_ENABLED": "false", **extra}
     with app_env("orders", table, moto.env, {"CATALOG_URL": catalog_url, **extra}):
         return create_app()
 
@@ -94,7 +96,7 @@ def test_order_reserves_stock_and_prices_from_catalog(client: TestClient, catalo
     ]
     assert r.headers["Location"] == f"/orders/{order['id']}"
     assert (stock(catalog, a), stock(catalog, b)) == (7, 3)
-    assert client.get(f"/orders/{order['id']}").json() == order
+    assert client.get(f"/orders/{order['id']}", headers=API).json() == order
 
 
 def test_duplicate_lines_are_merged(client: TestClient, catalog: RunningService) -> None:
@@ -124,7 +126,7 @@ def test_same_key_same_body_replays_without_a_second_order(
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert stock(catalog, a) == 6
-    assert len(client.get("/orders", params={"customer_id": cust}).json()["items"]) == 1
+    assert len(client.get("/orders", params={"customer_id": cust}, headers=API).json()["items"]) == 1
 
 
 def test_same_key_different_body_is_422(client: TestClient, catalog: RunningService) -> None:
@@ -141,7 +143,7 @@ def test_same_key_different_body_is_422(client: TestClient, catalog: RunningServ
     assert r.status_code == 422
     assert "Idempotency-Key" in r.json()["detail"]
     assert stock(catalog, a) == 9
-    assert len(client.get("/orders", params={"customer_id": cust}).json()["items"]) == 1
+    assert len(client.get("/orders", params={"customer_id": cust}, headers=API).json()["items"]) == 1
 
 
 def test_insufficient_stock_rejects_the_order_and_releases_everything(
@@ -160,7 +162,7 @@ def test_insufficient_stock_rejects_the_order_and_releases_everything(
     assert "insufficient stock" in order["rejection_reason"]
     assert b in order["rejection_reason"]
     assert (stock(catalog, a), stock(catalog, b)) == (10, 1)
-    assert client.get(f"/orders/{order['id']}").json()["status"] == "rejected"
+    assert client.get(f"/orders/{order['id']}", headers=API).json()["status"] == "rejected"
 
 
 def test_unknown_product_rejects_the_order(client: TestClient, catalog: RunningService) -> None:
@@ -235,7 +237,7 @@ def test_idempotency_key_and_api_key_are_required(client: TestClient, catalog: R
 
 # -- reads ----------------------------------------------------------------------------------------
 def test_get_unknown_order_is_404(client: TestClient) -> None:
-    assert client.get(f"/orders/{uuid.uuid4()}").status_code == 404
+    assert client.get(f"/orders/{uuid.uuid4()}", headers=API).status_code == 404
 
 
 def test_list_pages_through_a_customers_orders_newest_first(
@@ -251,7 +253,9 @@ def test_list_pages_through_a_customers_orders_newest_first(
     seen, cursor = [], None
     for _ in range(10):
         r = client.get(
-            "/orders", params={"customer_id": cust, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            "/orders",
+            params={"customer_id": cust, "limit": 2, **({"cursor": cursor} if cursor else {})},
+            headers=API,
         )
         assert r.status_code == 200, r.text
         seen += [o["id"] for o in r.json()["items"]]
@@ -260,8 +264,8 @@ def test_list_pages_through_a_customers_orders_newest_first(
             break
     assert seen == list(reversed(ids))
     # A cursor of one customer cannot be used for another.
-    first = client.get("/orders", params={"customer_id": cust, "limit": 1}).json()["next_cursor"]
-    r = client.get("/orders", params={"customer_id": other, "cursor": first})
+    first = client.get("/orders", params={"customer_id": cust, "limit": 1}, headers=API).json()["next_cursor"]
+    r = client.get("/orders", params={"customer_id": other, "cursor": first}, headers=API)
     assert r.status_code == 400
 
 
@@ -270,11 +274,11 @@ def test_list_pages_through_a_customers_orders_newest_first(
     [{}, {"customer_id": "a b"}, {"customer_id": "c1", "limit": 0}, {"customer_id": "c1", "limit": 101}],
 )
 def test_list_validates_its_parameters(client: TestClient, params: dict) -> None:
-    assert client.get("/orders", params=params).status_code == 422
+    assert client.get("/orders", params=params, headers=API).status_code == 422
 
 
 def test_list_rejects_a_bad_cursor(client: TestClient) -> None:
-    r = client.get("/orders", params={"customer_id": "c1", "cursor": "not-a-cursor"})
+    r = client.get("/orders", params={"customer_id": "c1", "cursor": "not-a-cursor"}, headers=API)
     assert r.status_code == 400
     assert "cursor" in r.json()["detail"]
 
@@ -398,14 +402,15 @@ def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
 
 
 def test_an_in_progress_key_is_409_with_retry_after(moto, table: str, catalog: RunningService) -> None:
+    from orders.claims import ClaimRepository
     from orders.models import OrderCreate
-    from orders.repository import OrdersRepository
     from orders.service import request_hash
 
-    body = {"customer_id": customer(), "items": [{"product_id": product(catalog), "quantity": 1}]}
+    pid = product(catalog)
+    body = {"customer_id": customer(), "items": [{"product_id": pid, "quantity": 1}]}
     key = f"busy-{uuid.uuid4().hex}"
-    repo = OrdersRepository(boto3.client("dynamodb", endpoint_url=moto.url), table)
-    assert repo.put_claim(key, request_hash(OrderCreate.model_validate(body)), str(uuid.uuid4()), 60)
+    claims = ClaimRepository(boto3.client("dynamodb", endpoint_url=moto.url), table, 60)
+    assert claims.put_claim(key, request_hash(OrderCreate.model_validate(body)), str(uuid.uuid4()), [pid], 60)
     with TestClient(_orders_app(moto, table, catalog.url, IDEMPOTENCY_WAIT_SECONDS="0.3")) as c:
         r = post_order(c, body, key)
         assert r.status_code == 409
@@ -418,7 +423,7 @@ def test_orders_table_unreachable_is_503(moto, catalog: RunningService) -> None:
     with app_env("orders", "nowhere", env, {"CATALOG_URL": catalog.url, "AWS_MAX_ATTEMPTS": "1"}):
         app = create_app()
     with TestClient(app) as c:
-        assert c.get(f"/orders/{uuid.uuid4()}").status_code == 503
+        assert c.get(f"/orders/{uuid.uuid4()}", headers=API).status_code == 503
         body = {"customer_id": "c1", "items": [{"product_id": "p1", "quantity": 1}]}
         assert post_order(c, body).status_code == 503
         assert c.get("/orders/ready").status_code == 503
@@ -451,3 +456,191 @@ def test_storage_failure_when_saving_keeps_the_retry_safe(moto, table: str, cata
         assert r.status_code == 201
         assert r.json()["status"] == "confirmed"
     assert stock(catalog, a) == 6  # released for the failed attempt, taken once for this one
+
+
+# -- reads are private ----------------------------------------------------------------------------
+def test_order_reads_need_the_api_key(client: TestClient, catalog: RunningService) -> None:
+    order = post_order(
+        client, {"customer_id": customer(), "items": [{"product_id": product(catalog), "quantity": 1}]}
+    )
+    order_id = order.json()["id"]
+    for path, params in ((f"/orders/{order_id}", {}), ("/orders", {"customer_id": "customer-42"})):
+        r = client.get(path, params=params)
+        assert r.status_code == 401, path
+        assert r.json() == {"detail": "missing or invalid X-Api-Key header"}
+        assert (
+            client.get(path, params=params, headers={"X-Api-Key": "wrong-key-of-16-chars"}).status_code == 401
+        )
+        assert client.get(path, params=params, headers=API).status_code == 200
+
+
+# -- self-healing: nobody comes back --------------------------------------------------------------
+def _reserve(catalog: RunningService, product_id: str, order_id: str, quantity: int) -> None:
+    r = httpx.post(
+        f"{catalog.url}/catalog/products/{product_id}/reservations",
+        json={"order_id": order_id, "quantity": quantity},
+        headers={"X-Service-Token": SECRETS["SERVICE_TOKEN"]},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+
+
+def _free_lease(app) -> None:
+    """Tests share one table: forget whichever test app held the reconciler's lease last."""
+    app.state.order_service.claims._call(
+        "delete_item",
+        TableName=app.state.settings.table_name,
+        Key={"pk": {"S": "RECONCILER"}, "sk": {"S": "LEASE"}},
+    )
+
+
+def _reconcile(app):
+    _free_lease(app)
+    return app.state.reconciler.run_once()
+
+
+def _crashed_attempt(app, catalog: RunningService, lease: float) -> tuple[str, str, str]:
+    """(key, order id, product): an attempt that reserved 3 units and died before storing its order."""
+    from orders.models import OrderCreate
+    from orders.service import request_hash
+
+    a = product(catalog, 10)
+    body = OrderCreate.model_validate(
+        {"customer_id": customer(), "items": [{"product_id": a, "quantity": 3}]}
+    )
+    key, order_id = f"crashed-{uuid.uuid4().hex}", str(uuid.uuid4())
+    assert app.state.order_service.claims.put_claim(key, request_hash(body), order_id, [a], lease)
+    _reserve(catalog, a, order_id, 3)
+    assert stock(catalog, a) == 7
+    return key, order_id, a
+
+
+def test_reconciler_releases_an_expired_claim_and_frees_its_key(
+    moto, table: str, catalog: RunningService
+) -> None:
+    app = _orders_app(moto, table, catalog.url)
+    key, order_id, a = _crashed_attempt(app, catalog, lease=-1)
+    live_key, _, live = _crashed_attempt(app, catalog, lease=60)  # still running: not touched
+    counts = _reconcile(app)
+    assert counts is not None
+    assert counts["claims_released"] >= 1
+    assert stock(catalog, a) == 10
+    assert app.state.order_service.claims.get_claim(key) is None
+    assert stock(catalog, live) == 7
+    assert app.state.order_service.claims.get_claim(live_key)["state"] == "in_progress"
+    # The old attempt, if it was only slow, can no longer store a confirmed order.
+    late = {"id": order_id, "customer_id": "c", "status": "confirmed", "items": [], "created_at": "t"}
+    assert app.state.repository.complete(key, late) is False
+
+
+def test_a_fenced_attempt_cannot_complete(moto, table: str, catalog: RunningService) -> None:
+    app = _orders_app(moto, table, catalog.url)
+    key, order_id, a = _crashed_attempt(app, catalog, lease=-1)
+    claims = app.state.order_service.claims
+    assert app.state.order_service.release_expired(claims.get_claim(key))
+    assert claims.get_claim(key)["state"] == "releasing"
+    late = {"id": order_id, "customer_id": "c", "status": "confirmed", "items": [], "created_at": "t"}
+    assert app.state.repository.complete(key, late) is False
+    assert stock(catalog, a) == 10
+
+
+def test_the_running_service_repairs_without_any_call(moto, table: str, catalog: RunningService) -> None:
+    app = _orders_app(moto, table, catalog.url, RECONCILER_ENABLED="true", RECONCILE_INTERVAL_SECONDS="0.2")
+    with TestClient(app):
+        key, _, a = _crashed_attempt(app, catalog, lease=-1)
+        deadline = time.monotonic() + 15
+        while stock(catalog, a) != 10 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert stock(catalog, a) == 10
+    assert app.state.order_service.claims.get_claim(key) is None
+
+
+def test_only_one_replica_reconciles_at_a_time(moto, table: str, catalog: RunningService) -> None:
+    first, second = (_orders_app(moto, table, catalog.url) for _ in range(2))
+    assert _reconcile(first) is not None
+    assert second.state.reconciler.run_once() is None
+    assert first.state.reconciler.run_once() is not None  # the holder renews its own lease
+    _free_lease(first)
+
+
+def test_a_repair_is_logged_with_emf_metrics(moto, table: str, catalog: RunningService, caplog) -> None:
+    app = _orders_app(moto, table, catalog.url)
+    _crashed_attempt(app, catalog, lease=-1)
+    with caplog.at_level("INFO", logger="orders.reconciler"):
+        _reconcile(app)
+    [line] = [r for r in caplog.records if r.getMessage() == "reconciler repaired"]
+    assert line.Repairs >= 1
+    assert line.claims_released >= 1
+    [declaration] = line._aws["CloudWatchMetrics"]
+    assert {m["Name"] for m in declaration["Metrics"]} == {"Repairs", "RepairFailures"}
+    assert declaration["Dimensions"] == [["Service", "Environment"]]
+
+
+def test_a_cancel_cut_off_after_its_first_step_is_finished_by_the_reconciler(
+    moto, table: str, catalog: RunningService
+) -> None:
+    app = _orders_app(moto, table, catalog.url)
+    a = product(catalog, 10)
+    with TestClient(app) as c:
+        order = post_order(c, {"customer_id": customer(), "items": [{"product_id": a, "quantity": 4}]}).json()
+        # The process dies right after the intermediate state was written.
+        assert app.state.repository.begin_cancel(order["id"], grace_seconds=-1)
+        assert c.get(f"/orders/{order['id']}", headers=API).json()["status"] == "cancelling"
+        assert stock(catalog, a) == 6
+        counts = _reconcile(app)
+        assert counts is not None
+        assert counts["cancels_finished"] >= 1
+        assert c.get(f"/orders/{order['id']}", headers=API).json()["status"] == "cancelled"
+        assert stock(catalog, a) == 10
+        assert not [i for i in table_items(moto, table, f"ORDER#{order['id']}") if i["sk"]["S"] == "CANCEL"]
+
+
+def test_cancel_of_a_cancelling_order_finishes_it(client: TestClient, catalog: RunningService) -> None:
+    a = product(catalog, 10)
+    order = post_order(
+        client, {"customer_id": customer(), "items": [{"product_id": a, "quantity": 4}]}
+    ).json()
+    assert client.app.state.repository.begin_cancel(order["id"], grace_seconds=60)
+    r = client.post(f"/orders/{order['id']}/cancel", headers=API)
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
+    assert stock(catalog, a) == 10
+
+
+def test_claims_expire_through_the_ttl_attribute(moto, table: str, catalog: RunningService) -> None:
+    import manifests
+    from orders.claims import TTL_ATTRIBUTE
+
+    assert manifests.get("orders").table.ttl_attribute == TTL_ATTRIBUTE
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 1}]}
+    key = f"ttl-{uuid.uuid4().hex}"
+    with TestClient(_orders_app(moto, table, catalog.url, IDEMPOTENCY_RETENTION_SECONDS="3600")) as c:
+        first = post_order(c, body, key).json()
+        [claim] = [i for i in table_items(moto, table, f"IDEMPOTENCY#{key}")]
+        assert abs(int(claim[TTL_ATTRIBUTE]["N"]) - (time.time() + 3600)) < 60
+        assert "gsi1pk" not in claim  # done: not pending work any more
+        # Past its expiry (DynamoDB deletes it within days, not at once) the key is free again.
+        boto3.client("dynamodb", endpoint_url=moto.url).update_item(
+            TableName=table,
+            Key={"pk": claim["pk"], "sk": claim["sk"]},
+            UpdateExpression="SET #e = :past",
+            ExpressionAttributeNames={"#e": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+        )
+        again = post_order(c, body, key)
+        assert again.status_code == 201
+        assert "Idempotent-Replayed" not in again.headers
+        assert again.json()["id"] != first["id"]
+
+
+def test_the_dynamodb_pool_is_larger_than_the_request_thread_pool(
+    moto, table: str, catalog: RunningService
+) -> None:
+    import anyio.to_thread
+
+    app = _orders_app(moto, table, catalog.url, REQUEST_THREADS="24")
+    with TestClient(app) as c:
+        threads = c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+    assert threads == 24
+    assert app.state.repository.client.meta.config.max_pool_connections > threads

@@ -53,7 +53,9 @@ def test_parallel_posts_with_one_key_create_exactly_one_order(stack) -> None:
     ids = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(ids) == 1, ids
     assert sum(r.headers.get("Idempotent-Replayed") != "true" for r in responses if r.status_code == 201) == 1
-    listed = httpx.get(f"{orders.url}/orders", params={"customer_id": cust}, timeout=10).json()["items"]
+    listed = httpx.get(f"{orders.url}/orders", params={"customer_id": cust}, headers=API, timeout=10).json()[
+        "items"
+    ]
     assert [o["id"] for o in listed] == list(ids)
     stock = httpx.get(f"{catalog.url}/catalog/products/{product_id}", timeout=10).json()["stock"]
     assert stock == 98

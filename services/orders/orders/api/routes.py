@@ -73,7 +73,9 @@ def create_order(
     "",
     response_model=OrderPage,
     summary="List a customer's orders, newest first",
-    responses=responses(400, 422, 503),
+    description="Needs `X-Api-Key` (orders are private).",
+    dependencies=[Depends(require_api_key)],
+    responses=responses(400, 401, 422, 503),
 )
 def list_orders(
     repo: Repo,
@@ -91,7 +93,9 @@ def list_orders(
     "/{order_id}",
     response_model=Order,
     summary="Get an order",
-    responses=responses(404, 422, 503),
+    description="Needs `X-Api-Key` (orders are private).",
+    dependencies=[Depends(require_api_key)],
+    responses=responses(401, 404, 422, 503),
 )
 def get_order(order_id: OrderIdPath, repo: Repo) -> dict:
     return repo.get_order(order_id)

@@ -27,6 +27,13 @@ class Settings(ServiceSettings):
     # How long a request waits for a concurrent request with the same key before answering 409.
     idempotency_wait_seconds: float = Field(default=5.0, ge=0, le=60)
 
+    # How long a completed claim (and so an Idempotency-Key's replay) is kept: its expires_at, the
+    # table's DynamoDB TTL attribute. A key used again after that places a new order.
+    idempotency_retention_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    # The reconciler (orders/reconciler.py): on in every replica, one works at a time (a lease).
+    reconciler_enabled: bool = True
+    reconcile_interval_seconds: float = Field(default=5.0, ge=0.2, le=300)
+
     @field_validator("catalog_url")
     @classmethod
     def _http_url(cls, v: str) -> str:

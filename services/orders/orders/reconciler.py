@@ -1,0 +1,145 @@
+"""The reconciler: finishes, with no client involved, what an interrupted request left behind.
+
+It runs inside every orders replica as a background thread; a lease item in the table
+(claims.acquire_lease) lets exactly one replica work at a time, and a replica that dies loses
+the lease when it runs out (3 intervals), so another one takes over. Each pass queries the
+pending partition of gsi1 for work whose due time has passed:
+
+- an idempotency claim whose attempt's lease ran out (crash, timeout, 503 without a retry):
+  fenced (``releasing``: the attempt can no longer complete), its reservations released in
+  catalog, then the claim dropped, so the key is free again;
+- a cancel that was cut off (order ``cancelling``): its stock released, the order ``cancelled``.
+
+Safety does not rest on the lease: every step is a conditional write or an idempotent catalog
+call, so two reconcilers, a slow request and a client retry can run at once without undoing each
+other (the lease only avoids doing the work twice). Each pass that repaired something writes
+one log line with counts and CloudWatch EMF metrics (``Repairs``, ``RepairFailures``), on which
+Terraform defines an alarm (services/orders/service.yaml ``repairs_alarm_threshold``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from svc_common.dynamo import from_item
+from svc_common.errors import NotFoundError
+
+from orders.claims import CLAIM_PREFIX, CLAIM_SK, ClaimRepository
+from orders.repository import OrdersRepository
+from orders.service import OrderService
+
+LOGGER = logging.getLogger("orders.reconciler")
+METRICS = ("Repairs", "RepairFailures")
+
+
+class Reconciler:
+    def __init__(
+        self,
+        service: OrderService,
+        claims: ClaimRepository,
+        repo: OrdersRepository,
+        *,
+        interval_seconds: float,
+        service_name: str,
+        environment: str,
+        batch: int = 25,
+    ) -> None:
+        self.service = service
+        self.claims = claims
+        self.repo = repo
+        self.interval = interval_seconds
+        self.lease_seconds = 3 * interval_seconds
+        self.batch = batch
+        self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.dimensions = {"Service": service_name, "Environment": environment}
+        self.namespace = os.environ.get("METRICS_NAMESPACE", "storefront")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + 10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception as exc:  # the table or catalog is down: the next pass tries again
+                LOGGER.warning("reconciler pass failed", extra={"error": type(exc).__name__})
+
+    # -- one pass ------------------------------------------------------------------------------
+    def run_once(self) -> Counter | None:
+        """Repair what is due; the counts of what was done, or None when another replica leads."""
+        if not self.claims.acquire_lease(self.holder, self.lease_seconds):
+            return None
+        counts: Counter = Counter()
+        for item in self.claims.due_items(self.batch):
+            try:
+                kind = self._repair(item)
+            except Exception as exc:  # one stuck item must not stop the others
+                counts["failed"] += 1
+                LOGGER.warning("repair failed", extra={"error": type(exc).__name__, "item": item["sk"]["S"]})
+            else:
+                if kind:
+                    counts[kind] += 1
+        if counts:
+            self._report(counts)
+        return counts
+
+    def _repair(self, item: dict[str, Any]) -> str | None:
+        data = from_item(item)
+        if data["sk"] == CLAIM_SK:
+            key = str(data["pk"]).removeprefix(CLAIM_PREFIX)
+            claim = self.claims.get_claim(key)  # the index is eventually consistent: read again
+            if claim is None or not self.service.release_expired(claim):
+                return None
+            self.claims.drop(key, claim["order_id"], state="releasing")
+            return "claims_released"
+        order_id = str(data["order_id"])
+        try:
+            order = self.repo.get_order(order_id)
+        except NotFoundError:
+            order = None
+        if order is None or order["status"] != "cancelling":
+            self.repo.drop_cancel_marker(order_id)
+            return None
+        self.service.finish_cancel(order)
+        return "cancels_finished"
+
+    def _report(self, counts: Counter) -> None:
+        repaired = counts["claims_released"] + counts["cancels_finished"]
+        LOGGER.info(
+            "reconciler repaired",
+            extra={
+                "claims_released": counts["claims_released"],
+                "cancels_finished": counts["cancels_finished"],
+                "failed": counts["failed"],
+                **self.dimensions,
+                "Repairs": repaired,
+                "RepairFailures": counts["failed"],
+                "_aws": {
+                    "Timestamp": int(time.time() * 1000),
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": self.namespace,
+                            "Dimensions": [list(self.dimensions)],
+                            "Metrics": [{"Name": name, "Unit": "Count"} for name in METRICS],
+                        }
+                    ],
+                },
+            },
+        )
