@@ -6,7 +6,7 @@
 #   make apply ENV=local                      (against the emulator on 127.0.0.1:4566)
 
 .PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy-guard destroy \
-        bootstrap-plan bootstrap-apply
+        bootstrap-plan bootstrap-apply iam-report
 
 ENV       ?= dev
 INFRA     := $(ROOT)/infra
@@ -119,3 +119,8 @@ bootstrap-apply: ## Apply the plan bootstrap-plan saved (and checked), exactly
 	@test -f $(BOOTSTRAP_PLAN) || { echo "no saved bootstrap plan: run make bootstrap-plan GITHUB_REPOSITORY=owner/name" >&2; exit 2; }
 	$(BOOTSTRAP_TF) apply $(TF_ARGS) $(BOOTSTRAP_PLAN)
 	@rm -f $(BOOTSTRAP_PLAN)
+
+# What each pipeline role did against the emulator (which enforces IAM for assumed roles):
+# actions used, actions granted but never used (least-privilege slack), denials in order.
+iam-report: venv ## Per role: IAM actions used, granted but never used, and denied (emulator at AWS_ENDPOINT_URL)
+	$(PY) $(ROOT)/scripts/iam_enforce.py report --endpoint $${AWS_ENDPOINT_URL:-http://127.0.0.1:$${LOCAL_AWS_PORT:-4566}}
