@@ -5,7 +5,8 @@
 #   make plan ENV=dev IMAGE_TAG=git-<sha>     (then: make apply ENV=dev TFPLAN=.local/terraform/dev.tfplan)
 #   make apply ENV=local                      (against the emulator on 127.0.0.1:4566)
 
-.PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy-guard destroy
+.PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy-guard destroy \
+        bootstrap-plan bootstrap-apply iam-report
 
 ENV       ?= dev
 INFRA     := $(ROOT)/infra
@@ -73,8 +74,14 @@ bootstrap-backend: ## Create/confirm the state bucket + lock table of ENV and wr
 tf-init: check-env
 	$(TF_ENV) $(TF) -chdir=$(STACK) init -reconfigure $(TF_ARGS) -backend-config=../envs/$(ENV)/backend.hcl
 
-plan: tf-init ## Plan ENV (writes .local/terraform/ENV.tfplan; IMAGE_TAG=... unless the tfvars has one)
+# AWS quotas (policy sizes, rules per group) are checked on the rendered plan, before any apply:
+# scripts/quotas.py reads `terraform show -json` from a pipe (the JSON holds sensitive values in clear:
+# it is never written to disk).
+QUOTAS = $(PY) $(ROOT)/scripts/quotas.py /dev/stdin
+
+plan: tf-init ## Plan ENV (writes .local/terraform/ENV.tfplan; IMAGE_TAG=... unless the tfvars has one); checks AWS quotas
 	$(TF_ENV) $(TF) -chdir=$(STACK) plan $(TF_ARGS) -var-file=../envs/$(ENV)/terraform.tfvars -out=$(TF_STATE)/$(ENV).tfplan
+	$(TF_ENV) $(TF) -chdir=$(STACK) show -json $(TF_STATE)/$(ENV).tfplan | $(QUOTAS)
 
 apply: tf-init ## Apply ENV (TFPLAN=<file> applies a saved plan exactly; otherwise plans and applies)
 ifdef TFPLAN
@@ -89,3 +96,31 @@ destroy-guard:
 destroy: destroy-guard tf-init ## Destroy ENV (prod also needs CONFIRM=prod)
 	$(TF_ENV) TF_VAR_image_tag=$${TF_VAR_image_tag:-unused-by-destroy} \
 	  $(TF) -chdir=$(STACK) destroy $(TF_ARGS) -auto-approve -var-file=../envs/$(ENV)/terraform.tfvars
+
+# The account bootstrap (README, "Going to AWS" step 2), with administrator credentials in the shell.
+# Its state lives in the prod backend under its own key; its plan is quota-checked before the apply.
+# Its .terraform folder is the default one (infra/bootstrap/.terraform, ignored by git), so
+# `terraform -chdir=infra/bootstrap output` works afterwards. BOOTSTRAP_VARS adds -var flags
+# (e.g. BOOTSTRAP_VARS="-var create_oidc_provider=false").
+GITHUB_REPOSITORY ?=
+BOOTSTRAP_VARS    ?=
+BOOTSTRAP      := $(INFRA)/bootstrap
+BOOTSTRAP_TF    = $(TF) -chdir=$(BOOTSTRAP)
+BOOTSTRAP_PLAN := $(TF_STATE)/bootstrap.tfplan
+
+bootstrap-plan: ## Plan infra/bootstrap (GITHUB_REPOSITORY=owner/name) and check its policies against AWS quotas
+	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner/name is required" >&2; exit 2; }
+	@test -f $(INFRA)/envs/prod/backend.hcl || { echo "infra/envs/prod/backend.hcl missing: run make bootstrap-backend ENV=prod" >&2; exit 2; }
+	$(BOOTSTRAP_TF) init -reconfigure $(TF_ARGS) -backend-config=../envs/prod/backend.hcl -backend-config=key=bootstrap/terraform.tfstate
+	$(BOOTSTRAP_TF) plan $(TF_ARGS) -var github_repository=$(GITHUB_REPOSITORY) $(BOOTSTRAP_VARS) -out=$(BOOTSTRAP_PLAN)
+	$(BOOTSTRAP_TF) show -json $(BOOTSTRAP_PLAN) | $(QUOTAS)
+
+bootstrap-apply: ## Apply the plan bootstrap-plan saved (and checked), exactly
+	@test -f $(BOOTSTRAP_PLAN) || { echo "no saved bootstrap plan: run make bootstrap-plan GITHUB_REPOSITORY=owner/name" >&2; exit 2; }
+	$(BOOTSTRAP_TF) apply $(TF_ARGS) $(BOOTSTRAP_PLAN)
+	@rm -f $(BOOTSTRAP_PLAN)
+
+# What each pipeline role did against the emulator (which enforces IAM for assumed roles):
+# actions used, actions granted but never used (least-privilege slack), denials in order.
+iam-report: venv ## Per role: IAM actions used, granted but never used, and denied (emulator at AWS_ENDPOINT_URL)
+	$(PY) $(ROOT)/scripts/iam_enforce.py report --endpoint $${AWS_ENDPOINT_URL:-http://127.0.0.1:$${LOCAL_AWS_PORT:-4566}}

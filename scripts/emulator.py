@@ -11,8 +11,11 @@ an SDK retries a create whose answer it lost, moto creates again and answers "al
 This server keeps moto's threaded HTTP front (many clients at once) and puts one lock around the
 application, so each API call runs alone, from the complete request to the complete response, as it
 would in AWS. moto is single-core Python either way, so the lock costs almost no throughput. Each
-call is logged with its action and timings (stderr). The local stack, the tests, the benchmarks and
-the pipeline rehearsal all start the emulator through this file.
+call is logged with its action and timings (stderr). Calls made with an assumed role's credentials
+are authorized against that role's policies, and web identity tokens against its trust policy, as
+AWS does (iam_enforce.py; ``GET /_emulator/iam`` reports what each role used and was denied).
+The local stack, the tests, the benchmarks and the pipeline rehearsal all start the emulator
+through this file.
 """
 
 from __future__ import annotations
@@ -178,9 +181,12 @@ def main(args: list[str] | None = None) -> int:
             path = (environ or {}).get("PATH_INFO", "?")
             _say(f"client dropped the connection during {path}: {type(error).__name__}: {error}")
 
+    import iam_enforce
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    app = Serialized(DomainDispatcherApplication(create_backend_app), log=_say)
+    iam_enforce.install(log=_say)  # IAM enforced for assumed-role credentials (iam_enforce.py)
+    app = Serialized(iam_enforce.wrap(DomainDispatcherApplication(create_backend_app)), log=_say)
     run_simple(opts.host, opts.port, app, threaded=True, request_handler=Handler)
     return 0
 

@@ -14,13 +14,15 @@ locals {
   partition = data.aws_partition.current.partition
   region    = var.region
   oidc_host = "token.actions.githubusercontent.com"
-  oidc_arn  = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account}:oidc-provider/${local.oidc_host}"
+  # Built from their documented ARN formats (not read from the created resources), so every policy
+  # document is rendered at plan time and scripts/quotas.py can measure it before the apply.
+  oidc_arn = "arn:${local.partition}:iam::${local.account}:oidc-provider/${local.oidc_host}"
 
   # The state backend of each environment (same names as scripts/bootstrap_backend.py).
   state_bucket = { for e in var.environments : e => "${local.project}-${e}-tfstate-${local.region}" }
   lock_table   = { for e in var.environments : e => "${local.project}-${e}-tflock" }
 
-  ecr_repository_arns = [for s in local.services : aws_ecr_repository.service[s].arn]
+  ecr_repository_arns = [for s in local.services : "arn:${local.partition}:ecr:${local.region}:${local.account}:repository/${local.project}/${s}"]
 }
 
 # --- GitHub OIDC ---------------------------------------------------------------------------------
@@ -91,6 +93,8 @@ resource "aws_iam_role" "plan" {
   description          = "terraform plan (pull requests, drift) of ${var.github_repository} (read-only)"
   assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
   max_session_duration = var.role_max_session_seconds
+
+  depends_on = [aws_iam_openid_connect_provider.github] # the trusted principal exists first
 }
 
 resource "aws_iam_policy" "plan" {
@@ -104,6 +108,19 @@ resource "aws_iam_role_policy_attachment" "plan" {
   policy_arn = aws_iam_policy.plan.arn
 }
 
+resource "aws_iam_policy" "read_stacks" {
+  name        = "${local.project}-github-read-stacks"
+  description = "The read-only calls of terraform plan (plan and deploy roles)."
+  policy      = data.aws_iam_policy_document.read_stacks.json
+}
+
+resource "aws_iam_role_policy_attachment" "read_stacks" {
+  for_each = toset(concat(["plan"], var.environments))
+
+  role       = each.key == "plan" ? aws_iam_role.plan.name : aws_iam_role.deploy[each.key].name
+  policy_arn = aws_iam_policy.read_stacks.arn
+}
+
 # --- deploy roles: one per environment ----------------------------------------------------------
 
 resource "aws_iam_role" "deploy" {
@@ -113,6 +130,8 @@ resource "aws_iam_role" "deploy" {
   description          = "terraform apply of ${each.key} from the GitHub environment ${each.key} of ${var.github_repository}"
   assume_role_policy   = data.aws_iam_policy_document.trust_deploy[each.key].json
   max_session_duration = var.role_max_session_seconds
+
+  depends_on = [aws_iam_openid_connect_provider.github] # the trusted principal exists first
 }
 
 resource "aws_iam_policy" "deploy_platform" {

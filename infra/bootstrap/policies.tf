@@ -65,7 +65,9 @@ locals {
 }
 
 # Both kinds of role use the backend of their environment(s): state objects and the lock table.
-data "aws_iam_policy_document" "plan" {
+# The reads of a plan, in their own managed policy attached to the plan role and every deploy role
+# (a managed policy holds at most 6,144 characters without whitespace: scripts/quotas.py).
+data "aws_iam_policy_document" "read_stacks" {
   statement {
     sid       = "ReadTheStacks"
     actions   = local.read_actions
@@ -77,7 +79,9 @@ data "aws_iam_policy_document" "plan" {
       values   = [local.region, "us-east-1"] # us-east-1: CloudFront, WAF for CloudFront, Route 53, ACM for CloudFront
     }
   }
+}
 
+data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "ListStateBuckets"
     actions   = ["s3:ListBucket"]
@@ -151,18 +155,6 @@ data "aws_iam_policy_document" "deploy_platform" {
       "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
     ]
     resources = local.ecr_repository_arns
-  }
-
-  statement {
-    sid       = "ReadTheStack"
-    actions   = local.read_actions
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region, "us-east-1"]
-    }
   }
 
   statement {

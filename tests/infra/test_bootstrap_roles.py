@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import manifests
 import pytest
+import quotas
 
 from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
@@ -81,6 +82,17 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrap]:
         yield Bootstrap(server, tf)
     finally:
         server.stop()
+
+
+def test_plan_fits_aws_quotas(bootstrap: Bootstrap) -> None:
+    """Before the first apply: the rendered policies fit IAM's size quotas (scripts/quotas.py)."""
+    bootstrap.tf.run("plan", "-input=false", "-no-color", "-out=quota.tfplan", *bootstrap.vars)
+    plan = bootstrap.tf.run("show", "-json", "quota.tfplan").json()
+    report = quotas.check_plan(plan)  # type: ignore[arg-type]
+    print(f"bootstrap quota findings: {[f.line() for f in report.findings]}", file=sys.stderr)
+    # Every document is rendered at plan time, so the check really measured them all.
+    assert [u.what for u in report.unknown] == []
+    assert [f.line() for f in report.exceeded] == []
 
 
 def test_apply(bootstrap: Bootstrap) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import manifests
 import pytest
+import quotas
 
 from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
@@ -436,7 +437,10 @@ def _plan_json(stack: Stack, env: str) -> dict[str, Any]:
         "-var=max_retries=2",
     )
     TIMES[f"plan {env}"] = plan.seconds
-    return tf.run("show", "-json", "plan.tfplan").json()  # type: ignore[return-value]
+    rendered: dict[str, Any] = tf.run("show", "-json", "plan.tfplan").json()  # type: ignore[assignment]
+    exceeded = [f.line() for f in quotas.check_plan(rendered).exceeded]
+    assert exceeded == [], f"{env} plan exceeds AWS quotas (scripts/quotas.py): {exceeded}"
+    return rendered
 
 
 def _planned(plan: dict[str, Any], rtype: str) -> list[dict[str, Any]]:

@@ -1,0 +1,266 @@
+"""Which IAM action, on which resource ARN, with which condition keys, an AWS API request is.
+
+The emulator (iam_enforce.py) hands each signed request here as a ``Call``; ``authorizations``
+answers the list of (action, resource, context) that must all be allowed. The names follow the
+Service Authorization Reference (the "Actions, resources, and condition keys" page of each service):
+
+- the action prefix is the service's IAM prefix (the SigV4 signing name, except CloudWatch's
+  ``monitoring``), the action name the API operation, except S3, whose IAM actions differ from its
+  operations (HeadObject is s3:GetObject, PutBucketEncryption is s3:PutEncryptionConfiguration...);
+- the resource is the ARN the request names, for the services whose policies here scope resources
+  (S3, DynamoDB, Secrets Manager, Logs, ECS, ELB, IAM, SNS, CloudWatch, SSM, ECR); for the others
+  (EC2, CloudFront, WAF, Route 53, Cloud Map, Application Auto Scaling, ACM, KMS) it is None and
+  only the action and conditions decide, as for AWS actions that take no resource;
+- ``aws:RequestedRegion`` always; ``iam:AWSServiceName`` for CreateServiceLinkedRole;
+- passing a role (ECS task and execution roles, the flow-log role) also needs ``iam:PassRole`` on
+  that role with ``iam:PassedToService``, as AWS checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PREFIX = {"monitoring": "cloudwatch"}
+
+# S3: (method, sub-resource in the query string) -> IAM action, bucket level and object level.
+S3_BUCKET = {
+    "GET": {
+        "acl": "GetBucketAcl",
+        "cors": "GetBucketCORS",
+        "encryption": "GetEncryptionConfiguration",
+        "lifecycle": "GetLifecycleConfiguration",
+        "location": "GetBucketLocation",
+        "logging": "GetBucketLogging",
+        "notification": "GetBucketNotification",
+        "object-lock": "GetBucketObjectLockConfiguration",
+        "ownershipControls": "GetBucketOwnershipControls",
+        "policy": "GetBucketPolicy",
+        "policyStatus": "GetBucketPolicyStatus",
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+        "replication": "GetReplicationConfiguration",
+        "requestPayment": "GetBucketRequestPayment",
+        "tagging": "GetBucketTagging",
+        "versioning": "GetBucketVersioning",
+        "website": "GetBucketWebsite",
+        "accelerate": "GetAccelerateConfiguration",
+        "versions": "ListBucketVersions",
+        "uploads": "ListBucketMultipartUploads",
+        "": "ListBucket",
+    },
+    "PUT": {
+        "acl": "PutBucketAcl",
+        "cors": "PutBucketCORS",
+        "encryption": "PutEncryptionConfiguration",
+        "lifecycle": "PutLifecycleConfiguration",
+        "logging": "PutBucketLogging",
+        "notification": "PutBucketNotification",
+        "object-lock": "PutBucketObjectLockConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "policy": "PutBucketPolicy",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "replication": "PutReplicationConfiguration",
+        "requestPayment": "PutBucketRequestPayment",
+        "tagging": "PutBucketTagging",
+        "versioning": "PutBucketVersioning",
+        "website": "PutBucketWebsite",
+        "accelerate": "PutAccelerateConfiguration",
+        "": "CreateBucket",
+    },
+    "DELETE": {
+        "cors": "PutBucketCORS",
+        "encryption": "PutEncryptionConfiguration",
+        "lifecycle": "PutLifecycleConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "policy": "DeleteBucketPolicy",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "replication": "PutReplicationConfiguration",
+        "tagging": "PutBucketTagging",
+        "website": "DeleteBucketWebsite",
+        "": "DeleteBucket",
+    },
+    "HEAD": {"": "ListBucket"},
+    "POST": {"delete": "DeleteObject", "": "PutObject"},
+}
+S3_OBJECT = {
+    "GET": {
+        "acl": "GetObjectAcl",
+        "tagging": "GetObjectTagging",
+        "versionId": "GetObjectVersion",
+        "": "GetObject",
+    },
+    "HEAD": {"versionId": "GetObjectVersion", "": "GetObject"},
+    "PUT": {"acl": "PutObjectAcl", "tagging": "PutObjectTagging", "": "PutObject"},
+    "DELETE": {"versionId": "DeleteObjectVersion", "uploadId": "AbortMultipartUpload", "": "DeleteObject"},
+    "POST": {"": "PutObject"},
+}
+
+# Roles an API call passes to a service: (IAM action) -> [(parameter, service the role is passed to)].
+PASSES = {
+    "ecs:RegisterTaskDefinition": [
+        ("taskRoleArn", "ecs-tasks.amazonaws.com"),
+        ("executionRoleArn", "ecs-tasks.amazonaws.com"),
+    ],
+    "ec2:CreateFlowLogs": [("DeliverLogsPermissionArn", "vpc-flow-logs.amazonaws.com")],
+}
+
+
+@dataclass
+class Call:
+    """One signed request, as the emulator sees it."""
+
+    service: str  # SigV4 signing name
+    operation: str  # API operation name (moto's routing)
+    region: str
+    account: str
+    params: Mapping[str, Any] = field(default_factory=dict)  # JSON body, or query/form (first values)
+    method: str = "POST"
+    query: Mapping[str, Any] = field(default_factory=dict)
+    s3_resource: str | None = None  # arn:aws:s3:::bucket[/key], as moto names it
+    partition: str = "aws"
+
+
+Authorization = tuple[str, str | None, dict[str, Any]]
+SecretArn = Callable[[str, str, str], str]  # (account, region, name or ARN) -> the secret's ARN
+
+
+def s3_action(call: Call) -> str:
+    is_object = bool(call.s3_resource) and "/" in (call.s3_resource or "").split(":::", 1)[-1]
+    table = (S3_OBJECT if is_object else S3_BUCKET).get(call.method, {})
+    for key, action in table.items():
+        if key and key in call.query:
+            return action
+    if call.s3_resource is None or call.s3_resource.endswith(":::*"):
+        return "ListAllMyBuckets"
+    return table.get("", call.operation)
+
+
+def _arn(call: Call, service: str, rest: str, region: bool = True, account: bool = True) -> str:
+    where = call.region if region else ""
+    owner = call.account if account else ""
+    return f"arn:{call.partition}:{service}:{where}:{owner}:{rest}"
+
+
+def _name_or_arn(call: Call, value: str, service: str, rest: str) -> str:
+    return value if value.startswith("arn:") else _arn(call, service, rest)
+
+
+def _members(params: Mapping[str, Any], name: str) -> list[str]:
+    """Query-protocol lists (Name.member.1...) or JSON lists."""
+    if isinstance(params.get(name), list):
+        return [str(v) for v in params[name]]
+    return [str(v) for k, v in sorted(params.items()) if k.startswith(f"{name}.member.")]
+
+
+def resources(call: Call, prefix: str, secret_arn: SecretArn | None = None) -> list[str | None]:
+    """The ARNs a request names (several for batch deletes), or [None] when not derived."""
+    p = call.params
+    if prefix == "s3":
+        return [call.s3_resource if call.s3_resource and not call.s3_resource.endswith(":::*") else None]
+    if prefix == "dynamodb" and p.get("TableName"):
+        return [_name_or_arn(call, str(p["TableName"]), "dynamodb", f"table/{p['TableName']}")]
+    if prefix == "secretsmanager":
+        name = p.get("SecretId") or p.get("Name")
+        if name and secret_arn is not None:
+            return [secret_arn(call.account, call.region, str(name))]
+    if prefix == "logs":
+        arn = p.get("resourceArn")
+        name = p.get("logGroupName") or p.get("logGroupIdentifier")
+        if arn:
+            return [str(arn)]
+        if name:
+            return [_name_or_arn(call, str(name), "logs", f"log-group:{name}")]
+    if prefix == "ecs":
+        return [_ecs_resource(call)]
+    if prefix == "elasticloadbalancing":
+        return [_elb_resource(call)]
+    if prefix == "iam":
+        return [_iam_resource(call)]
+    if prefix == "sns":
+        arn = p.get("TopicArn") or p.get("ResourceArn") or p.get("SubscriptionArn")
+        if arn:
+            return [str(arn) if "SubscriptionArn" not in p else str(arn).rsplit(":", 1)[0]]
+        if p.get("Name"):
+            return [_arn(call, "sns", str(p["Name"]))]
+    if prefix == "cloudwatch":
+        names = _members(p, "AlarmNames") or ([str(p["AlarmName"])] if p.get("AlarmName") else [])
+        if names:
+            return [_arn(call, "cloudwatch", f"alarm:{n}") for n in names]
+        dashboards = _members(p, "DashboardNames") or (
+            [str(p["DashboardName"])] if p.get("DashboardName") else []
+        )
+        if dashboards:
+            return [_arn(call, "cloudwatch", f"dashboard/{d}", region=False) for d in dashboards]
+        if p.get("ResourceARN"):
+            return [str(p["ResourceARN"])]
+    if prefix == "ssm" and p.get("Name"):
+        return [_arn(call, "ssm", f"parameter/{str(p['Name']).lstrip('/')}")]
+    if prefix == "ecr" and p.get("repositoryName"):
+        return [_arn(call, "ecr", f"repository/{p['repositoryName']}")]
+    return [None]
+
+
+def _ecs_resource(call: Call) -> str | None:
+    p = call.params
+    cluster = str(p.get("cluster") or p.get("clusterName") or "default").rsplit("/", 1)[-1]
+    if p.get("resourceArn"):
+        return str(p["resourceArn"])
+    service = p.get("service") or p.get("serviceName")
+    if service:
+        return _name_or_arn(call, str(service), "ecs", f"service/{cluster}/{service}")
+    if call.operation in ("DescribeTaskDefinition", "DeregisterTaskDefinition") and p.get("taskDefinition"):
+        return _name_or_arn(call, str(p["taskDefinition"]), "ecs", f"task-definition/{p['taskDefinition']}")
+    if call.operation in (
+        "RegisterTaskDefinition",
+        "ListTaskDefinitions",
+        "ListClusters",
+        "DescribeClusters",
+    ):
+        return None
+    if p.get("cluster") or p.get("clusterName"):
+        return _name_or_arn(call, str(p.get("cluster") or p.get("clusterName")), "ecs", f"cluster/{cluster}")
+    return None
+
+
+def _elb_resource(call: Call) -> str | None:
+    p = call.params
+    named = _members(p, "ResourceArns")
+    for key in ("RuleArn", "ListenerArn", "TargetGroupArn", "LoadBalancerArn"):
+        if p.get(key):
+            named.append(str(p[key]))
+    if named:
+        return named[0]
+    if call.operation == "CreateLoadBalancer" and p.get("Name"):
+        return _arn(call, "elasticloadbalancing", f"loadbalancer/app/{p['Name']}/0000000000000000")
+    if call.operation == "CreateTargetGroup" and p.get("Name"):
+        return _arn(call, "elasticloadbalancing", f"targetgroup/{p['Name']}/0000000000000000")
+    return None
+
+
+def _iam_resource(call: Call) -> str | None:
+    p = call.params
+    if call.operation == "CreateServiceLinkedRole":
+        return _arn(call, "iam", f"role/aws-service-role/{p.get('AWSServiceName', '')}/*", region=False)
+    for key in ("PolicyArn", "OpenIDConnectProviderArn"):
+        if p.get(key):
+            return str(p[key])
+    if p.get("RoleName"):
+        return _arn(call, "iam", f"role/{p['RoleName']}", region=False)
+    return None
+
+
+def authorizations(call: Call, secret_arn: SecretArn | None = None) -> list[Authorization]:
+    """Every (action, resource, context) this request needs allowed."""
+    prefix = PREFIX.get(call.service, call.service)
+    operation = s3_action(call) if prefix == "s3" else call.operation
+    action = f"{prefix}:{operation}"
+    context: dict[str, Any] = {"aws:RequestedRegion": call.region}
+    if action == "iam:CreateServiceLinkedRole" and call.params.get("AWSServiceName"):
+        context["iam:AWSServiceName"] = str(call.params["AWSServiceName"])
+    needed: list[Authorization] = [(action, r, context) for r in resources(call, prefix, secret_arn)]
+    for param, service in PASSES.get(action, []):
+        role = call.params.get(param)
+        if role:
+            needed.append(("iam:PassRole", str(role), {**context, "iam:PassedToService": service}))
+    return needed
