@@ -21,6 +21,7 @@ for path in [
         sys.path.insert(0, str(path))
 
 from tests.support.aws import FAKE_AWS_ENV, MotoServer  # noqa: E402
+from tests.support.shared import missing_reason, shared_dir  # noqa: E402
 from tests.support.tools import caller_variables, in_ci, output_dir  # noqa: E402
 
 # No test may ever reach real AWS: fake credentials, no profiles, fail fast.
@@ -47,6 +48,35 @@ def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     for key, value in moto.env.items():
         monkeypatch.setenv(key, value)
     return moto
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect, with one printed line each, tests whose part of the shared folder is absent."""
+    keep, dropped, reasons = [], [], {}
+    for item in items:
+        marker = item.get_closest_marker("needs_shared")
+        reason = missing_reason(*marker.args) if marker else None
+        if reason is None:
+            keep.append(item)
+        else:
+            dropped.append(item)
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not dropped:
+        return
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for reason, count in reasons.items():  # under xdist the header below says it on the controller
+        if reporter is not None:
+            reporter.write_line(f"DESELECTED {count} test(s): {reason}", yellow=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """One line, on every run (xdist included), saying where the shared folder is or that it is absent."""
+    reason = missing_reason()
+    if reason is None:
+        return f"shared folder: {shared_dir()}"
+    return f"shared folder absent: tests marked needs_shared are DESELECTED ({reason})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -19,9 +19,11 @@ from tests.pipeline.workflows import (
     uses_lines,
     workflow_files,
 )
-from tests.support.tools import REPO_ROOT, unavailable
+from tests.support.shared import shared_path
+from tests.support.tools import REPO_ROOT
 
-PINS_FILE = REPO_ROOT.parent / "shared" / "action-pins.txt"
+# The repository's own copy of the pins it uses (identical lines to the team's shared pins file).
+PINS_FILE = REPO_ROOT / ".github" / "action-pins.txt"
 DEPLOY_ENVIRONMENTS = {"dev", "prod"}  # GitHub environments holding the deploy roles
 ENTRY_POINTS = {
     "pull-request.yml": "pull_request",
@@ -46,17 +48,33 @@ def _ids(paths: list[Path]) -> list[str]:
     return [str(p.relative_to(REPO_ROOT)) for p in paths]
 
 
-def pins() -> dict[str, str]:
+def pins(path: Path = PINS_FILE) -> dict[str, str]:
     """`owner/repo[/path]` -> the exact pinned line `owner/repo@sha # tag`."""
-    if not PINS_FILE.is_file():
-        unavailable(f"action pins not found at {PINS_FILE} (the shared folder beside the repository)")
     found = {}
-    for line in PINS_FILE.read_text().splitlines():
+    for line in path.read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             found[line.split("@", 1)[0]] = line
-    assert found, f"{PINS_FILE} lists no pins"
+    assert found, f"{path} lists no pins"
     return found
+
+
+def test_the_repository_pins_exactly_what_it_uses() -> None:
+    used = {
+        ref.split("@", 1)[0] for p in ALL_FILES for _, ref, _ in uses_lines(p) if not ref.startswith("./")
+    }
+    assert set(pins()) == used, f"{PINS_FILE.name}: unused {set(pins()) - used}, missing {used - set(pins())}"
+
+
+@pytest.mark.needs_shared("action-pins.txt")
+def test_the_repository_pins_are_the_shared_pins() -> None:
+    shared_file = shared_path("action-pins.txt")
+    assert shared_file is not None
+    shared = pins(shared_file)
+    for name, line in pins().items():
+        assert shared.get(name) == line, (
+            f"{PINS_FILE.name}: `{line}` differs from {shared_file}: {shared.get(name)}"
+        )
 
 
 def test_the_expected_workflows_exist() -> None:
