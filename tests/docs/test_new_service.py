@@ -13,7 +13,9 @@ docs/architecture.png (which the scaffold redraws):
 - the local stack (scripts/localstack.py, on free ports) serves <prefix>/health through the edge,
   and a created item can be read back through the edge;
 - the scaffolded service's own tests pass;
-- every services/<name>/... path the README names exists.
+- every services/<name>/... path the README names exists;
+- `make remove-service` undoes it: process stopped, local secrets and route gone, the picture back
+  to the committed one, `status` all green (and `status` names a process whose folder was deleted).
 The plan and the scaffolded tests run while the local stack starts (2 cores: ~60-90 s in all).
 """
 
@@ -34,6 +36,7 @@ import manifests
 import pytest
 
 from tests.docs.docmd import README, added_service_example, section
+from tests.local.stack import alive
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import Proc, free_port, wait_http
 from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
@@ -89,6 +92,19 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _env(extra: dict[str, str]) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_", "LOCAL_"))}
     return {**base, **extra}
+
+
+def _localstack(copy: Path, stack_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """scripts/localstack.py in the copy, run by the interpreter `make` uses there (.venv/bin/python)."""
+    return subprocess.run(
+        [str(copy / ".venv" / "bin" / "python"), "scripts/localstack.py", *args],
+        cwd=copy,
+        env=_env(stack_env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def _start_plan(copy: Path, aws_url: str, work: Path) -> Proc:
@@ -202,15 +218,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
             "LOCAL_AWS_PORT": str(next(it)),
             **{f"LOCAL_PORT_{s['service'].upper().replace('-', '_')}": str(next(it)) for s in names},
         }
-        up = subprocess.run(
-            [PY, "scripts/localstack.py", "up", "--no-seed", "--no-smoke"],
-            cwd=copy,
-            env=_env(stack_env),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        up = _localstack(copy, stack_env, "up", "--no-seed", "--no-smoke")
         (logs / "localstack-up.log").write_text(up.stdout + up.stderr)
         assert up.returncode == 0, up.stdout + up.stderr
         edge = f"http://127.0.0.1:{stack_env['LOCAL_EDGE_PORT']}"
@@ -235,16 +243,43 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
 
         _finish(unit, f"pytest services/{name} and the repository checks in the copy", 240)
         _finish(plan, "terraform init/plan of infra/stack in the copy", 240)
+
+        # 5. Removing it again: first by hand (status must notice its lingering process) ...
+        service_pid = json.loads((work / "local" / "pids" / f"{name}.json").read_text())["pid"]
+        aside = copy / f".aside-{name}"
+        service_dir.rename(aside)
+        lingering = _localstack(copy, stack_env, "status")
+        assert lingering.returncode == 1, lingering.stdout
+        assert f"services/{name}/ is gone" in lingering.stdout, lingering.stdout
+        aside.rename(service_dir)
+        # ... then with the README's command: process, local secrets, route and folder go.
+        removed = subprocess.run(
+            [need("make"), "-C", str(copy), "remove-service", f"NAME={name}"],
+            env=_env(stack_env),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        (logs / "remove-service.log").write_text(removed.stdout + removed.stderr)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert not alive(service_pid), f"{name} (pid {service_pid}) still runs after remove-service"
+        assert not service_dir.exists()
+        assert f"{name.upper().replace('-', '_')}_API_KEY" not in (work / "local" / "secrets.env").read_text()
+        assert "CATALOG_API_KEY=" in (work / "local" / "secrets.env").read_text()
+        assert httpx.get(f"{edge}/{name}/health", timeout=30).status_code == 404
+        # Only the edge restarts (new routes); the emulator and its data, and the services, stay.
+        assert "edge (caddy)   restarted" in removed.stdout, removed.stdout
+        assert removed.stdout.count("already running") == 1 + len(names) - 1, removed.stdout
+        assert (copy / "docs" / "architecture.png").read_bytes() == (
+            REPO_ROOT / "docs" / "architecture.png"
+        ).read_bytes(), "the picture is not back to the committed one"
+        after = _localstack(copy, stack_env, "status")
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert name not in after.stdout
     finally:
         if stack_env:
-            subprocess.run(
-                [PY, "scripts/localstack.py", "down"],
-                cwd=copy,
-                env=_env(stack_env),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+            _localstack(copy, stack_env, "down")
         moto.stop()
         for log in work.glob("*.log"):
             shutil.copy2(log, logs / log.name)
