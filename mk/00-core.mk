@@ -1,10 +1,9 @@
-# Shared targets: environment, tests, formatting.
+# Everyday work: the tooling environment, tests, lint and formatting (shared by every area).
 
 .PHONY: help venv test test-fast fmt lint clean
 
-help: ## List the commands
-	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+help: ## List the commands, grouped by area (colour only on a terminal)
+	@python3 $(ROOT)/scripts/make_help.py $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements/dev.txt
 	python3 -m venv $(VENV)

@@ -1,4 +1,4 @@
-# Documentation: the architecture picture (drawn from code) and the new-service scaffold.
+# Services and documentation: add or remove a service, the architecture picture (drawn from code).
 #   make diagram                         regenerate docs/architecture.png (diagrams + graphviz)
 #   make diagram DIAGRAM_OUT=/tmp/a.png  draw it somewhere else
 #   make new-service NAME=reviews [PORT=8083]

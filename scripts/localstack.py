@@ -5,7 +5,7 @@ Commands (the Makefile wraps them: ``make up``, ``make down``, ``make status``, 
     python scripts/localstack.py up       # start (or confirm) everything, seed demo data, smoke test
     python scripts/localstack.py down     # stop exactly what `up` started
     python scripts/localstack.py status   # what runs, on which port, healthy or not
-    python scripts/localstack.py logs [-f] [NAME]
+    python scripts/localstack.py logs [-f] [--json] [NAME]   # readable; --json: as stored
     python scripts/localstack.py caddyfile  # print the generated edge configuration
 
 What ``up`` does, in order: start the AWS emulator (scripts/emulator.py); create each service's DynamoDB
@@ -50,6 +50,7 @@ from pathlib import Path
 import boto3
 import emulator
 import httpx
+import logview
 import manifests
 import sync_secrets
 from botocore.exceptions import BotoCoreError, ClientError
@@ -825,21 +826,22 @@ def _iter_new_lines(paths: list[Path]) -> Iterator[tuple[str, str]]:
         time.sleep(0.3)
 
 
-def logs(settings: Settings, name: str | None, follow: bool, lines: int) -> int:
+def logs(settings: Settings, name: str | None, follow: bool, lines: int, raw: bool = False) -> int:
+    """Recent lines of each component's log, readable (logview.human) unless ``raw`` (JSON as stored)."""
     names = [name] if name else _component_names()
     paths = [settings.logs / f"{n}.log" for n in names]
     if not any(p.exists() for p in paths):
         _say(f"No logs yet in {settings.rel(settings.logs)}/ (run `make up`).")
-        return 1
+        return 0
     for p in paths:
         if p.exists():
             _say(f"==> {settings.rel(p)} <==")
             for line in p.read_text(errors="replace").splitlines()[-lines:]:
-                _say(line)
+                _say(line if raw else logview.human(line, p.stem))
     if follow:
         with contextlib.suppress(KeyboardInterrupt):
             for stem, line in _iter_new_lines(paths):
-                _say(f"{stem:<8} | {line}")
+                _say(f"{stem:<8} | {line}" if raw else logview.human(line, stem))
     return 0
 
 
@@ -856,6 +858,7 @@ def main(argv: list[str] | None = None) -> int:
     p_logs.add_argument("name", nargs="?", help="one component (moto, a service name, edge)")
     p_logs.add_argument("-f", "--follow", action="store_true")
     p_logs.add_argument("-n", "--lines", type=int, default=30)
+    p_logs.add_argument("--json", action="store_true", help="the lines as stored (JSON), not readable")
     sub.add_parser("caddyfile", help="print the generated edge configuration")
     args = parser.parse_args(argv)
     try:
@@ -875,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "logs":
             if args.name and args.name not in _component_names():
                 parser.error(f"unknown component {args.name!r}; one of {', '.join(_component_names())}")
-            return logs(settings, args.name, args.follow, args.lines)
+            return logs(settings, args.name, args.follow, args.lines, raw=args.json)
         else:
             sys.stdout.write(caddyfile(settings))
     except StackError as exc:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
 from functools import cache
@@ -64,16 +66,58 @@ DOC_IDS = [p.name for p in DOCS]
 
 
 @cache
-def help_targets() -> frozenset[str]:
-    out = subprocess.run(
+def help_output() -> str:
+    """`make help` as a pipe sees it."""
+    return subprocess.run(
         [need("make"), "-C", str(REPO_ROOT), "--no-print-directory", "help"],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     ).stdout
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
-    return frozenset(line.split()[0] for line in plain.splitlines() if line.strip())
+
+
+def help_targets() -> frozenset[str]:
+    return frozenset(line.split()[0] for line in help_output().splitlines() if line.startswith("  "))
+
+
+def test_make_help_is_grouped_by_area_and_plain_when_piped() -> None:
+    out = help_output()
+    assert "\x1b" not in out, "colour codes in piped output"
+    headings = [line for line in out.splitlines()[1:] if line.strip() and not line.startswith(" ")]
+    assert {"The local stack", "Terraform", "Services and documentation"} <= set(headings), headings
+    documented = set()
+    for mk in [REPO_ROOT / "Makefile", *sorted((REPO_ROOT / "mk").glob("*.mk"))]:
+        documented |= set(re.findall(r"^([a-zA-Z0-9_.-]+):.*## ", mk.read_text(), re.M))
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == sorted(documented), "each documented target once"
+    # Grouped by file, in file order: `up` comes before `plan`, which comes before `new-service`.
+    assert listed.index("up") < listed.index("plan") < listed.index("new-service")
+
+
+def test_make_help_has_colour_on_a_terminal() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in {"NO_COLOR", "TERM"}}
+    try:
+        proc = subprocess.run(
+            [need("make"), "-C", str(REPO_ROOT), "--no-print-directory", "help"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=True,
+        )
+        os.close(follower)
+        chunks = []
+        with contextlib.suppress(OSError):
+            while data := os.read(leader, 65536):
+                chunks.append(data)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"\x1b[36mup" in b"".join(chunks)
 
 
 def _example_service_path(path: str) -> bool:
