@@ -12,7 +12,14 @@ $(VENV)/.installed: requirements/dev.txt
 
 venv: $(VENV)/.installed ## Create the tooling virtualenv from the hashed lock
 
-test: venv checkov-venv ## Run the whole test suite (what CI runs)
+# checkov's own venv (~1.5 min to build) only when the tests run may need it (tests/infra): not for
+# `make test PYTEST_ARGS=services/reviews` and the like. Unknown words keep it, to be safe.
+TEST_PATHS    := $(filter-out -%,$(PYTEST_ARGS))
+NO_CHECKOV    := services/% tests/docs% tests/local% tests/contract% tests/faults% tests/images% \
+                 tests/pipeline% tests/quality% tests/test_%
+NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),all)
+
+test: venv $(if $(NEEDS_CHECKOV),checkov-venv) ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: venv ## Only the fast tests (no images, no terraform apply, no browser)

@@ -256,3 +256,27 @@ def test_design_traces_every_requirement_to_code_and_tests() -> None:
         assert requirement.lower() in table.lower(), f"requirement {requirement!r} is not traced"
     assert "```mermaid" in text
     assert "docs/architecture.png" in text
+
+
+def test_make_test_builds_the_checkov_venv_only_when_the_tests_need_it(tmp_path) -> None:
+    """The add-a-service guide's `make test PYTEST_ARGS=services/<name>` does not build checkov's venv."""
+    name, _ = added_service_example()
+    guide = section(README.read_text(), "Add a third service")
+    assert f"make test PYTEST_ARGS=services/{name}" in guide
+    missing = tmp_path / "no-checkov-venv"
+
+    def builds_checkov(*assigns: str) -> bool:
+        dry = subprocess.run(
+            [need("make"), "-C", str(REPO_ROOT), "-n", "test", f"CHECKOV_VENV={missing}", *assigns],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return f"venv {missing}" in dry.stdout
+
+    assert not builds_checkov(f"PYTEST_ARGS=services/{name}")
+    assert not builds_checkov("PYTEST_ARGS=-x services/catalog tests/docs")
+    assert builds_checkov()
+    assert builds_checkov("PYTEST_ARGS=tests/infra/test_policy_checks.py")
+    assert builds_checkov("PYTEST_ARGS=-k policy")
