@@ -18,6 +18,7 @@ import subprocess
 from functools import cache
 
 import pytest
+import yaml
 
 from tests.docs.docmd import (
     DESIGN,
@@ -280,3 +281,12 @@ def test_make_test_builds_the_checkov_venv_only_when_the_tests_need_it(tmp_path)
     assert builds_checkov()
     assert builds_checkov("PYTEST_ARGS=tests/infra/test_policy_checks.py")
     assert builds_checkov("PYTEST_ARGS=-k policy")
+
+
+def test_rotate_a_secret_names_the_secrets_job_each_deploy_workflow_has() -> None:
+    rotate = section(README.read_text(), "Rotate a secret")
+    for workflow in ("main", "release"):
+        jobs = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / f"{workflow}.yml").read_text())["jobs"]
+        assert "secrets" in jobs, f"{workflow}.yml has no secrets job"
+        assert f"`{workflow}`" in rotate
+    assert "no secrets job" not in rotate

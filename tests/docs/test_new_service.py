@@ -39,7 +39,8 @@ from tests.docs.docmd import README, added_service_example, section
 from tests.local.stack import alive
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import Proc, free_port, wait_http
-from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
+from tests.support.repocopy import copy_repo
+from tests.support.tools import need, output_dir, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -47,30 +48,6 @@ MIRROR = Path("/opt/tf-plugins")
 PY = sys.executable
 # The repository's own tests that must stay green once a service is added (run in the copy).
 CHECKS_IN_COPY = ["tests/docs/test_diagram.py", "tests/local/test_edge_config.py", "tests/test_manifests.py"]
-
-
-def repo_files() -> list[str]:
-    """What git would ship: tracked files plus untracked files that are not ignored."""
-    git = need("git")
-    out = subprocess.run(
-        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return sorted({p for p in out.split("\0") if p and (REPO_ROOT / p).is_file()})
-
-
-def copy_repo(dest: Path, leave_out: str = "") -> Path:
-    for rel in repo_files():
-        if leave_out and rel.startswith(leave_out):
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / rel, target)  # keeps mtimes: make sees the venv as up to date
-    # The tooling venv is shared, not copied (make's venv target finds it installed).
-    (dest / ".venv").symlink_to(REPO_ROOT / ".venv")
-    return dest
 
 
 def scaffold_command() -> list[str]:
@@ -153,6 +130,17 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     logs = output_dir("docs-new-service")
     work = copy / ".docs-test"
     work.mkdir()
+
+    # The picture of the repository without the new service (what removing it must give back).
+    before = subprocess.run(
+        [need("make"), "-C", str(copy), "diagram", f"DIAGRAM_OUT={work / 'before.png'}"],
+        env=_env({}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert before.returncode == 0, before.stdout + before.stderr
 
     # 1. The README's command, in the copy.
     cmd = scaffold_command()
@@ -271,9 +259,9 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         # Only the edge restarts (new routes); the emulator and its data, and the services, stay.
         assert "edge (caddy)   restarted" in removed.stdout, removed.stdout
         assert removed.stdout.count("already running") == 1 + len(names) - 1, removed.stdout
-        assert (copy / "docs" / "architecture.png").read_bytes() == (
-            REPO_ROOT / "docs" / "architecture.png"
-        ).read_bytes(), "the picture is not back to the committed one"
+        assert (copy / "docs" / "architecture.png").read_bytes() == (work / "before.png").read_bytes(), (
+            "the picture is not back to the one without the service"
+        )
         after = _localstack(copy, stack_env, "status")
         assert after.returncode == 0, after.stdout + after.stderr
         assert name not in after.stdout
