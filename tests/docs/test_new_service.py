@@ -71,6 +71,18 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**base, **extra}
 
 
+def _make(copy: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`make ARGS` in the copy, with none of the caller's AWS_/TF_/LOCAL_ variables."""
+    return subprocess.run(
+        [need("make"), "-C", str(copy), *args],
+        env=_env(extra or {}),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
 def _localstack(copy: Path, stack_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """scripts/localstack.py in the copy, run by the interpreter `make` uses there (.venv/bin/python)."""
     return subprocess.run(
@@ -132,28 +144,14 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     work.mkdir()
 
     # The picture of the repository without the new service (what removing it must give back).
-    before = subprocess.run(
-        [need("make"), "-C", str(copy), "diagram", f"DIAGRAM_OUT={work / 'before.png'}"],
-        env=_env({}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    before = _make(copy, "diagram", f"DIAGRAM_OUT={work / 'before.png'}")
     assert before.returncode == 0, before.stdout + before.stderr
 
     # 1. The README's command, in the copy.
     cmd = scaffold_command()
     assert cmd[:2] == ["make", "new-service"], cmd
     assert f"NAME={name}" in cmd, cmd
-    result = subprocess.run(
-        [need("make"), "-C", str(copy), *cmd[1:]],
-        env=_env({}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _make(copy, *cmd[1:])
     assert result.returncode == 0, result.stdout + result.stderr
     service_dir = copy / "services" / name
     assert (service_dir / "service.yaml").is_file()
@@ -190,9 +188,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
             env=_env({"CI": os.environ.get("CI", "")}),
             cwd=str(copy),
         )
-        lint = subprocess.run(
-            [need("make"), "-C", str(copy), "lint"], env=_env({}), capture_output=True, text=True, check=False
-        )
+        lint = _make(copy, "lint")
         (logs / "make-lint.log").write_text(lint.stdout + lint.stderr)
         assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
 
@@ -241,14 +237,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         assert f"services/{name}/ is gone" in lingering.stdout, lingering.stdout
         aside.rename(service_dir)
         # ... then with the README's command: process, local secrets, route and folder go.
-        removed = subprocess.run(
-            [need("make"), "-C", str(copy), "remove-service", f"NAME={name}"],
-            env=_env(stack_env),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        removed = _make(copy, "remove-service", f"NAME={name}", extra=stack_env)
         (logs / "remove-service.log").write_text(removed.stdout + removed.stderr)
         assert removed.returncode == 0, removed.stdout + removed.stderr
         assert not alive(service_pid), f"{name} (pid {service_pid}) still runs after remove-service"
