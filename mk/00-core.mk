@@ -1,10 +1,9 @@
-# Shared targets: environment, tests, formatting.
+# Everyday work: the tooling environment, tests, lint and formatting (shared by every area).
 
 .PHONY: help venv test test-fast fmt lint clean
 
-help: ## List the commands
-	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+help: ## List the commands, grouped by area (colour only on a terminal)
+	@python3 $(ROOT)/scripts/make_help.py $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements/dev.txt
 	python3 -m venv $(VENV)
@@ -13,7 +12,14 @@ $(VENV)/.installed: requirements/dev.txt
 
 venv: $(VENV)/.installed ## Create the tooling virtualenv from the hashed lock
 
-test: venv checkov-venv ## Run the whole test suite (what CI runs)
+# checkov's own venv (~1.5 min to build) only when the tests run may need it (tests/infra): not for
+# `make test PYTEST_ARGS=services/reviews` and the like. Unknown words keep it, to be safe.
+TEST_PATHS    := $(filter-out -%,$(PYTEST_ARGS))
+NO_CHECKOV    := services/% tests/docs% tests/local% tests/contract% tests/faults% tests/images% \
+                 tests/pipeline% tests/quality% tests/test_%
+NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),all)
+
+test: venv $(if $(NEEDS_CHECKOV),checkov-venv) ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: venv ## Only the fast tests (no images, no terraform apply, no browser)

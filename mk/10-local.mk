@@ -13,8 +13,8 @@ down: ## Stop exactly what `make up` started
 status: ## Show what the local stack runs and whether it is healthy
 	@$(PY) scripts/localstack.py status
 
-logs: ## Recent local stack logs (FOLLOW=1 to follow, NAME=<component> for one)
-	@$(PY) scripts/localstack.py logs $(if $(FOLLOW),--follow) $(NAME)
+logs: ## Recent local stack logs, readable (FOLLOW=1 to follow, NAME=<component> for one, JSON=1 as stored)
+	@$(PY) scripts/localstack.py logs $(if $(FOLLOW),--follow) $(if $(JSON),--json) $(NAME)
 
 edge-config: ## Print the edge (Caddy) configuration generated from the manifests
 	@$(PY) scripts/localstack.py caddyfile

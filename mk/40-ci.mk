@@ -1,4 +1,4 @@
-# CI: the checks and stages the GitHub Actions workflows run, runnable the same way on a laptop.
+# CI pipeline: the checks and stages the GitHub Actions workflows run, runnable the same way on a laptop.
 # Workflows stay thin: each step is one of these targets (or a script under scripts/).
 
 CHECKOV_VENV := $(ROOT)/.venv-checkov

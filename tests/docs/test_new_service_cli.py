@@ -133,3 +133,10 @@ def test_generated_code_passes_ruff_as_it_is(services: Path, name: str) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_next_steps_hint_uses_the_edge_port_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_EDGE_PORT", raising=False)
+    assert new_service.edge_url() == "http://127.0.0.1:8080"
+    monkeypatch.setenv("LOCAL_EDGE_PORT", "8090")
+    assert new_service.edge_url() == "http://127.0.0.1:8090"

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import localstack
 import manifests
 import pytest
 import seed_demo
@@ -154,7 +155,12 @@ def test_docs_page_lists_the_operations_under_the_csp(stack: LocalStack, browser
     page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
     page.on("request", lambda r: requests.append(r.url))
     try:
-        page.goto(f"{stack.edge_url}{m.path_prefix}/docs", wait_until="networkidle")
+        response = page.goto(f"{stack.edge_url}{m.path_prefix}/docs", wait_until="networkidle")
+        # The same policy as every page of the site (web/security-headers.json, also CloudFront's).
+        csp = localstack.security_headers()["Content-Security-Policy"]
+        assert "script-src 'self';" in csp
+        assert response is not None
+        assert response.headers["content-security-policy"] == csp
         operations = page.locator(".opblock")
         expect(operations.first).to_be_visible()
         paths = page.locator(".opblock-summary-path").all_inner_texts()
