@@ -35,6 +35,23 @@ class BodyTooLargeError(HTTPException):
         super().__init__(status_code=413, detail=f"request body too large: at most {limit} bytes")
 
 
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises BodyTooLargeError as soon as a chunked body passes ``limit`` bytes;
+    the app's error handlers turn the exception into the services' JSON 413."""
+    received = 0
+
+    async def receive_limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLargeError(limit)
+        return message
+
+    return receive_limited
+
+
 class RequestContextMiddleware:
     """Sets/propagates X-Request-Id and writes the access-log + metrics line for each request."""
 
@@ -64,11 +81,14 @@ class RequestContextMiddleware:
             return
         incoming = None
         declared = None
+        chunked = False
         for name, value in scope.get("headers", []):
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
         request_id = accept_request_id(incoming)
         token = request_id_var.set(request_id)
         start = time.perf_counter()
@@ -82,19 +102,6 @@ class RequestContextMiddleware:
             await send(message)
 
         limit = self.max_body_bytes
-        received = 0
-
-        async def receive_limited() -> Message:
-            # A body sent without Content-Length (chunked) is cut off as soon as it passes the limit;
-            # the app's error handlers turn the exception into the same JSON 413.
-            nonlocal received
-            message = await receive()
-            if limit is not None and message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLargeError(limit)
-            return message
-
         try:
             if declared is not None and self._declares_too_much(declared):
                 # Refused before a byte of the body is read, in the same JSON shape as every error.
@@ -102,8 +109,12 @@ class RequestContextMiddleware:
                     status_code=413, content={"detail": BodyTooLargeError(limit or 0).detail}
                 )
                 await too_large(scope, receive, send_wrapper)
+            elif limit is not None and chunked:
+                await self.app(scope, _limited(receive, limit), send_wrapper)
             else:
-                await self.app(scope, receive_limited if limit is not None else receive, send_wrapper)
+                # The server stops a body at its Content-Length, and a request with neither that
+                # nor Transfer-Encoding has no body (RFC 9112, 6.3): only a chunked body is counted.
+                await self.app(scope, receive, send_wrapper)
         finally:
             if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:
                 latency_ms = round((time.perf_counter() - start) * 1000, 2)

@@ -12,11 +12,17 @@ import io
 import json
 import logging
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 from svc_common import logs
 from svc_common.access_line import METRIC_NAMES, AccessLine, metrics_declaration
 from svc_common.context import accept_request_id
+from svc_common.errors import install_error_handlers
+from svc_common.middleware import RequestContextMiddleware
 
 
 def _reference(
@@ -113,3 +119,35 @@ def test_lines_reach_the_configured_stream_or_any_handler_put_in_its_place(
     logs.write_access_line('{"b":2}')
     assert [r.getMessage() for r in records] == ['{"b":2}']
     assert stream.getvalue() == '{"a":1}\n'
+
+
+def _body_app() -> Any:
+    """A FastAPI app reading the whole body, behind the middleware with a 100-byte limit."""
+    inner = FastAPI()
+    install_error_handlers(inner, retry_after_seconds=1)
+
+    @inner.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    return RequestContextMiddleware(inner, service="t", environment="test", max_body_bytes=100)
+
+
+@pytest.mark.parametrize(
+    ("size", "chunked", "status"), [(100, False, 200), (101, False, 413), (100, True, 200), (101, True, 413)]
+)
+def test_bodies_over_the_limit_are_refused_with_or_without_content_length(
+    size: int, chunked: bool, status: int
+) -> None:
+    def pieces() -> Iterator[bytes]:
+        yield b"x" * (size - 1)
+        yield b"x"
+
+    with TestClient(_body_app()) as client:
+        r = client.post("/echo", content=pieces() if chunked else b"x" * size)
+    assert r.request.headers.get("transfer-encoding") == ("chunked" if chunked else None)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json() == {"bytes": size}
+    else:
+        assert r.json() == {"detail": "request body too large: at most 100 bytes"}
