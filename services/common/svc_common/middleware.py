@@ -8,11 +8,14 @@ and ``Errors5xx`` in the namespace METRICS_NAMESPACE (default ``storefront``), w
 sets (Service, Environment) and (Service, Environment, Route).
 Headers, query strings and bodies are never logged (they may carry keys and tokens).
 It also refuses a body over ``max_body_bytes`` with the services' JSON 413, before reading it when
-Content-Length says so, else as soon as the streamed body passes the limit.
+Content-Length says so, else as soon as the streamed body passes the limit; and a body that
+stalls (no bytes for ``body_timeout`` seconds before it is complete) with a JSON 408, so a client
+that never finishes its request cannot hold a connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -31,6 +34,17 @@ ACCESS_LOGGER = logging.getLogger(ACCESS_LOGGER_NAME)
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 METRIC_NAMES = ("Requests", "Latency", "Errors4xx", "Errors5xx")
+
+
+class BodyTimeoutError(HTTPException):
+    """The request body stalled before it was complete (``BODY_TIMEOUT_SECONDS``): 408."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            status_code=408,
+            detail=f"request body incomplete: no data for {seconds:g} seconds",
+            headers={"Connection": "close"},
+        )
 
 
 class BodyTooLargeError(HTTPException):
@@ -57,8 +71,10 @@ class RequestContextMiddleware:
         environment: str,
         max_body_bytes: int | None = None,
         probe_paths: frozenset[str] = frozenset(),
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
+        self.body_timeout = body_timeout
         # Liveness probes (load balancer, container health check: GET) answered OK are not logged:
         # they are noise, and the Requests metric then counts every call but health checks. A
         # failing probe is logged like any request.
@@ -106,15 +122,24 @@ class RequestContextMiddleware:
 
         limit = self.max_body_bytes
         received = 0
+        body_done = False
 
         async def receive_limited() -> Message:
             # A body sent without Content-Length (chunked) is cut off as soon as it passes the limit;
-            # the app's error handlers turn the exception into the same JSON 413.
-            nonlocal received
-            message = await receive()
-            if limit is not None and message["type"] == "http.request":
+            # the app's error handlers turn the exception into the same JSON 413 (or 408 when the
+            # body stalls; once it is complete, receive() only waits for a disconnect: no timeout).
+            nonlocal received, body_done
+            if body_done or self.body_timeout is None:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.body_timeout)
+                except TimeoutError:
+                    raise BodyTimeoutError(self.body_timeout) from None
+            if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
-                if received > limit:
+                if limit is not None and received > limit:
                     raise BodyTooLargeError(limit)
             return message
 
@@ -126,7 +151,7 @@ class RequestContextMiddleware:
                 )
                 await too_large(scope, receive, send_wrapper)
             else:
-                await self.app(scope, receive_limited if limit is not None else receive, send_wrapper)
+                await self.app(scope, receive_limited, send_wrapper)
         finally:
             if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:
                 latency_ms = round((time.perf_counter() - start) * 1000, 2)
