@@ -23,6 +23,7 @@ Ports and folders (environment variables, defaults in brackets):
   LOCAL_PORT_<SERVICE> [manifest port]   e.g. LOCAL_PORT_CATALOG=8081, LOCAL_PORT_ORDERS=8082
   LOCAL_STATE_DIR [.local]       pids/, logs/, secrets.env, caddy/, reports/
   LOCAL_EDGE_MAX_BODY [1MB]      request body limit at the edge (Caddy size syntax)
+  LOCAL_EDGE_READ_TIMEOUT [30s]  client read timeout of the edge (its request head: at most 10s)
 
 Every started process is recorded in ``<state>/pids/<name>.json`` (pid, start time, command line);
 ``down`` only signals a pid whose start time and command line still match that record.
@@ -48,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import edge_rules
 import emulator
 import httpx
 import logview
@@ -109,6 +111,7 @@ class Settings:
     aws_port: int
     service_ports: dict[str, int]
     max_body: str = "1MB"
+    read_timeout: str = edge_rules.READ_BODY_TIMEOUT
     python: str = sys.executable
     caddy: str = field(default_factory=lambda: str(Path(sys.executable).with_name("caddy")))
 
@@ -125,7 +128,10 @@ class Settings:
             aws_port=_port_env("LOCAL_AWS_PORT", DEFAULT_AWS_PORT),
             service_ports=ports,
             max_body=os.environ.get("LOCAL_EDGE_MAX_BODY", "") or "1MB",
+            read_timeout=os.environ.get("LOCAL_EDGE_READ_TIMEOUT", "") or edge_rules.READ_BODY_TIMEOUT,
         )
+        if not edge_rules.valid_timeout(settings.read_timeout):
+            raise StackError(f"LOCAL_EDGE_READ_TIMEOUT must be seconds (30s), got {settings.read_timeout!r}")
         all_ports = [settings.edge_port, settings.aws_port, *ports.values()]
         if len(set(all_ports)) != len(all_ports):
             raise StackError(f"two parts of the stack were given the same port: {all_ports}")
@@ -561,6 +567,7 @@ def caddyfile(settings: Settings) -> str:
         "\tskip_install_trust",
         "\tgrace_period 5s",
         f"\tstorage file_system {_quote(str(settings.state / 'caddy' / 'data'))}",
+        *edge_rules.global_options(settings.read_timeout),
         "}",
         "",
         f":{settings.edge_port} {{",
@@ -571,12 +578,14 @@ def caddyfile(settings: Settings) -> str:
         "\t\t\twrap json",
         # Access logs never hold credentials.
         *[f"\t\t\trequest>headers>{h} delete" for h in REDACTED_HEADERS],
+        *edge_rules.log_filters(),
         "\t\t}",
         "\t}",
         "\trequest_body {",
         f"\t\tmax_size {settings.max_body}",
         "\t}",
         *_header_block("\t"),
+        *edge_rules.internal_routes(manifests.load_all()),
     ]
     for m in manifests.load_all():
         out += [
@@ -601,10 +610,10 @@ def caddyfile(settings: Settings) -> str:
         "\t\tfile_server",
         "\t}",
         # Errors the edge itself answers (404 from the site, 413, 502/503 from a proxy) carry the
-        # same headers; the generic text never includes request data.
+        # same headers and the services' JSON error shape; the text never includes request data.
         "\thandle_errors {",
         *_header_block("\t\t"),
-        '\t\trespond "{err.status_code} {err.status_text}"',
+        *edge_rules.error_response(),
         "\t}",
         "}",
         "",

@@ -99,3 +99,41 @@ def test_port_overrides_are_validated(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_security_headers_file_is_plain_json() -> None:
     data = json.loads((REPO_ROOT / "web" / "security-headers.json").read_text())
     assert all(isinstance(v, str) for v in data.values())
+
+
+def test_internal_paths_are_answered_404_before_any_service_route(settings: localstack.Settings) -> None:
+    import re
+
+    import edge_rules
+
+    text = localstack.caddyfile(settings)
+    catalog = manifests.get("catalog")
+    assert catalog.internal_paths
+    rule = text.index("@catalog_internal path_regexp")
+    assert rule < text.index("handle @catalog {")
+    assert "respond `" + edge_rules.NOT_FOUND_BODY + "` 404" in text
+    pattern = re.compile(edge_rules.internal_path_regexp(catalog.internal_paths))
+    for path in ("/catalog/products/p1/reservations", "/catalog/products/p1/reservations/o1"):
+        assert pattern.match(path), path
+    for path in (
+        "/catalog/products/p1",
+        "/catalog/products",
+        "/orders/o1/cancel",
+        "/catalog/products/reservations",
+    ):
+        assert not pattern.match(path), path
+
+
+def test_edge_errors_timeouts_and_log_filters(
+    settings: localstack.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = localstack.caddyfile(settings)
+    errors = text.split("handle_errors {", 1)[1]
+    assert 'header Content-Type "application/json"' in errors
+    assert 'respond `{"detail":"{err.status_code} {err.status_text}"}`' in errors
+    assert "read_header 10s" in text
+    assert "read_body 30s" in text
+    assert 'request>uri regexp "\\?.*$" ""' in text
+    monkeypatch.setenv("LOCAL_EDGE_READ_TIMEOUT", "forever")
+    with pytest.raises(localstack.StackError, match="LOCAL_EDGE_READ_TIMEOUT"):
+        localstack.Settings.from_env()

@@ -15,6 +15,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -30,12 +31,18 @@ from tests.support.tools import REPO_ROOT, output_dir
 pytestmark = pytest.mark.slow
 SMOKE = REPO_ROOT / "scripts" / "smoke_test.py"
 SEED = REPO_ROOT / "scripts" / "seed_demo.py"
+EDGE_READ_TIMEOUT = 15  # the request head: at most 10 s (edge_rules.READ_HEADER_TIMEOUT)
+HEAD_TIMEOUT = 10
+BODY_TIMEOUT = 10  # the services' default BODY_TIMEOUT_SECONDS, below the edge's read timeout
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     s = LocalStack.on_free_ports(tmp_path_factory.mktemp("localstack"))
     started = time.monotonic()
+    # A whole-request timeout at the edge above the services' body timeout (as by default, 30 s),
+    # but short enough that a failure of the slow-client test is quick.
+    s.env["LOCAL_EDGE_READ_TIMEOUT"] = f"{EDGE_READ_TIMEOUT}s"
     result = s.run("up")
     print(f"\nlocalstack up took {time.monotonic() - started:.1f}s")
     try:
@@ -141,6 +148,85 @@ def test_edge_limits_the_request_body(stack: LocalStack) -> None:
         timeout=10,
     )
     assert r.status_code == 413
+    assert "too large" in r.json()["detail"].lower()  # whoever refuses it first: JSON
+
+
+def _json_error(r: httpx.Response, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.headers.get("X-Content-Type-Options") == "nosniff"
+    return r.json()
+
+
+def test_internal_paths_are_not_reachable_through_the_edge(stack: LocalStack) -> None:
+    catalog = manifests.get("catalog")
+    token = {"X-Service-Token": stack.values()["CATALOG_SERVICE_TOKEN"]}
+    product_id = httpx.get(f"{stack.edge_url}/catalog/products", params={"limit": 1}, timeout=30).json()[
+        "items"
+    ][0]["id"]
+    base = f"/catalog/products/{product_id}/reservations"
+    with httpx.Client(base_url=stack.edge_url, timeout=30) as client:
+        for method, path in (
+            ("POST", base),
+            ("DELETE", f"{base}/order-1"),
+            ("GET", f"{base}/"),
+            ("POST", f"/catalog/products/{product_id}/reservation%73"),
+        ):
+            r = client.request(method, path, headers=token, json={"order_id": "order-1", "quantity": 1})
+            assert _json_error(r, 404) == {"detail": "Not Found"}, (method, path)
+    assert catalog.internal_paths
+    # Inside the network (orders -> catalog) the API is there: 401 without the token, not 404.
+    direct = httpx.post(f"http://127.0.0.1:{stack.port('catalog')}{base}", json={}, timeout=30)
+    assert direct.status_code == 401
+
+
+def test_edge_errors_have_the_json_error_shape(stack: LocalStack) -> None:
+    missing = httpx.get(f"{stack.edge_url}/no-such-page.html", timeout=30)
+    assert _json_error(missing, 404) == {"detail": "404 Not Found"}
+
+
+def test_the_edge_access_log_has_no_query_string(stack: LocalStack) -> None:
+    marker = "querymarker7Q"
+    r = httpx.get(f"{stack.edge_url}/catalog/products", params={"limit": 1, "note": marker}, timeout=30)
+    assert r.status_code == 200
+    log = stack.state / "logs" / "edge.log"
+    deadline = time.monotonic() + 10
+    while "/catalog/products" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    text = log.read_text()
+    assert '"uri":"/catalog/products"' in text
+    assert marker not in text
+
+
+def _held_for(port: int, payload: bytes, limit: float) -> tuple[float, bytes]:
+    """Seconds until the server answers and closes a connection that sent only ``payload``."""
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        start = time.monotonic()
+        sock.sendall(payload)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return time.monotonic() - start, received
+
+
+def test_slow_clients_are_cut_off(stack: LocalStack) -> None:
+    """A request head that never ends (the edge closes it) and a body that never ends (a JSON 408)."""
+    port = int(stack.env["LOCAL_EDGE_PORT"])
+    head = b"GET /catalog/products HTTP/1.1\r\nHost: localhost\r\nX-Slow: "
+    body = (
+        b"POST /catalog/products HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"X-Api-Key: {stack.values()['CATALOG_API_KEY']}\r\n".encode()
+        + b'Content-Length: 1000\r\nConnection: close\r\n\r\n{"sku":'
+    )
+    with ThreadPoolExecutor(2) as pool:
+        slow_head = pool.submit(_held_for, port, head, HEAD_TIMEOUT + 20)
+        slow_body = pool.submit(_held_for, port, body, BODY_TIMEOUT + 20)
+        head_held, _ = slow_head.result()
+        body_held, answer = slow_body.result()
+    assert head_held < HEAD_TIMEOUT + 5, f"a partial request head was held for {head_held:.1f}s"
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"detail":"request body incomplete' in answer
+    assert body_held < BODY_TIMEOUT + 10, f"a partial body was held for {body_held:.1f}s"
 
 
 def test_demo_seed_is_idempotent(stack: LocalStack) -> None:
@@ -294,6 +380,10 @@ def test_smoke_test_names_a_stopped_service_then_up_recovers(stack: LocalStack, 
     assert "catalog-ready" in failed_line
     assert "orders-health" not in failed_line
     assert "catalog-health" in json.loads(report.read_text())["failed"]
+    # The edge's own answer for a service that is down has the JSON error shape.
+    down = httpx.get(f"{stack.edge_url}{catalog.path_prefix}/products", timeout=30)
+    assert down.status_code in (502, 503)
+    assert down.json()["detail"].startswith(str(down.status_code))
 
     status = stack.run("status")
     assert status.returncode == 1

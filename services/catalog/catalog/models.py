@@ -48,7 +48,7 @@ Sku = patterned(
 )
 Currency = patterned(r"^[A-Z]{3}$", "three upper-case letters", 3, "ISO 4217 alphabetic currency code.")
 Name = text(1, 200, "Product name.")
-Description = text(0, 2000, "Free text.")
+Description = text(0, 2000, "Free text (tab and line breaks allowed).", multiline=True)
 OrderId = patterned(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '_' or '-'", 64, "Id of the order holding the stock."
 )

@@ -180,8 +180,16 @@ class CatalogRepository(TableRepository):
         return items, next_cursor
 
     def update_product(
-        self, product_id: str, expected_version: int, changes: dict[str, Any]
+        self, product_id: str, expected_version: int | None, changes: dict[str, Any]
     ) -> dict[str, Any]:
+        """Apply ``changes`` if the product is at ``expected_version`` (None: whatever version it is at)."""
+        if expected_version is None:  # If-Match: * (a concurrent change is simply applied on top)
+            for attempt in range(_TXN_ATTEMPTS):
+                try:
+                    return self.update_product(product_id, self.get_product(product_id)["version"], changes)
+                except PreconditionFailedError:
+                    _backoff(attempt)
+            raise StoreUnavailableError("update: too many concurrent changes, retry later")
         current = self.get_product(product_id)
         if current["version"] != expected_version:
             raise PreconditionFailedError(

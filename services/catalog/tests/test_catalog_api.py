@@ -411,3 +411,57 @@ def test_missing_table_is_503(moto) -> None:
     with TestClient(app) as c:
         assert c.get(f"{BASE}/{uuid.uuid4()}").status_code == 503
         assert c.get("/catalog/ready").json()["status"] == "unavailable"
+
+
+def test_if_match_uses_the_strong_comparison_and_accepts_a_star(client: TestClient) -> None:
+    p = new_product(client)
+    url = f"{BASE}/{p['id']}"
+    r = client.patch(url, json={"name": "weak"}, headers={**API, "If-Match": 'W/"1"'})
+    assert r.status_code == 412, "a weak tag never matches If-Match (RFC 9110 13.1.1)"
+    assert "strong comparison" in r.json()["detail"]
+    r = client.patch(url, json={"name": "star"}, headers={**API, "If-Match": "*"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.headers["ETag"]) == ("star", '"2"')
+    r = client.patch(url, json={"name": "listed"}, headers={**API, "If-Match": '"7", W/"2", "2"'})
+    assert r.status_code == 200, r.text
+    r = client.patch(url, json={"name": "stale"}, headers={**API, "If-Match": '"1", "2"'})
+    assert r.status_code == 412
+    assert (
+        client.patch(
+            f"{BASE}/{uuid.uuid4()}", json={"name": "x"}, headers={**API, "If-Match": "*"}
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("name", ["nul\x00byte", "line\nbreak", "tab\tinside", "esc\x1b[31m", "c1\x85"])
+def test_names_refuse_control_characters(client: TestClient, name: str) -> None:
+    body = {"sku": f"CC-{uuid.uuid4().hex[:8]}", "name": name, "price": "1.00", "currency": "EUR"}
+    r = client.post(BASE, json=body, headers=API)
+    assert r.status_code == 422
+    assert "control characters" in r.text
+    # Nothing was created: the sku is still free.
+    assert client.post(BASE, json={**body, "name": "clean"}, headers=API).status_code == 201
+
+
+def test_descriptions_keep_line_breaks_but_refuse_other_controls(client: TestClient) -> None:
+    assert new_product(client, description="line one\nline two\ttabbed")["description"].count("\n") == 1
+    body = {
+        "sku": f"CC-{uuid.uuid4().hex[:8]}",
+        "name": "n",
+        "price": "1.00",
+        "currency": "EUR",
+        "description": "a\x00",
+    }
+    assert client.post(BASE, json=body, headers=API).status_code == 422
+
+
+def test_405_lists_the_methods_the_path_allows(client: TestClient) -> None:
+    p = new_product(client)
+    r = client.put(BASE, headers=API)
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET, POST"
+    assert r.json() == {"detail": "Method Not Allowed"}
+    r = client.post(f"{BASE}/{p['id']}", headers=API)
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "DELETE, GET, PATCH"

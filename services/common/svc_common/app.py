@@ -125,6 +125,7 @@ def create_service_app(
         service=settings.service_name,
         environment=settings.environment,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
         probe_paths=frozenset({f"{prefix}/health"}),
     )
     return app

@@ -46,12 +46,47 @@ class SearchPattern:
         return js
 
 
-def text(min_length: int, max_length: int, description: str | None = None) -> Any:
-    """A str of bounded length that is valid Unicode."""
+# Control characters (Unicode category Cc): NUL, escape, DEL, C1 codes... Never in a name; in
+# multi-line text only tab, line feed and carriage return. The JSON Schema patterns say the same.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NO_CONTROLS = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+_NO_CONTROLS_BUT_WHITESPACE = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+
+
+@dataclass(frozen=True)
+class NoControlCharacters:
+    """Refuses control characters (all, or all but tab/LF/CR); documented as a JSON Schema pattern."""
+
+    multiline: bool
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        forbidden = _CONTROLS_BUT_WHITESPACE if self.multiline else _CONTROLS
+
+        def check(value: str) -> str:
+            found = forbidden.search(value)
+            if found:
+                raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        js = handler(schema)
+        js["pattern"] = _NO_CONTROLS_BUT_WHITESPACE if self.multiline else _NO_CONTROLS
+        return js
+
+
+def text(min_length: int, max_length: int, description: str | None = None, multiline: bool = False) -> Any:
+    """A str of bounded length that is valid Unicode, without control characters.
+
+    ``multiline`` admits tab, line feed and carriage return (free text); names admit none.
+    """
     return Annotated[
         str,
         Field(min_length=min_length, max_length=max_length, description=description),
         AfterValidator(_utf8),
+        NoControlCharacters(multiline),
     ]
 
 

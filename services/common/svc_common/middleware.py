@@ -8,11 +8,14 @@ and ``Errors5xx`` in the namespace METRICS_NAMESPACE (default ``storefront``), w
 sets (Service, Environment) and (Service, Environment, Route).
 Headers, query strings and bodies are never logged (they may carry keys and tokens).
 It also refuses a body over ``max_body_bytes`` with the services' JSON 413, before reading it when
-Content-Length says so, else as soon as the streamed body passes the limit.
+Content-Length says so, else as soon as the streamed body passes the limit; and a body that
+stalls (no bytes for ``body_timeout`` seconds before it is complete) with a JSON 408, so a client
+that never finishes its request cannot hold a connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -24,7 +27,7 @@ from svc_common.access_line import METRIC_NAMES, AccessLine
 from svc_common.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
 from svc_common.logs import write_access_line
 
-__all__ = ["METRIC_NAMES", "BodyTooLargeError", "RequestContextMiddleware"]
+__all__ = ["METRIC_NAMES", "BodyTimeoutError", "BodyTooLargeError", "RequestContextMiddleware"]
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 
 
@@ -35,21 +38,42 @@ class BodyTooLargeError(HTTPException):
         super().__init__(status_code=413, detail=f"request body too large: at most {limit} bytes")
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises BodyTooLargeError as soon as a chunked body passes ``limit`` bytes;
-    the app's error handlers turn the exception into the services' JSON 413."""
-    received = 0
+class BodyTimeoutError(HTTPException):
+    """The request body stalled before it was complete (``BODY_TIMEOUT_SECONDS``): 408."""
 
-    async def receive_limited() -> Message:
-        nonlocal received
-        message = await receive()
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            status_code=408,
+            detail=f"request body incomplete: no data for {seconds:g} seconds",
+            headers={"Connection": "close"},
+        )
+
+
+def _guarded(receive: Receive, limit: int | None, timeout: float | None) -> Receive:
+    """``receive`` for a request that has a body: raises BodyTooLargeError as soon as the body
+    passes ``limit`` bytes, and BodyTimeoutError when no data comes for ``timeout`` seconds before
+    the body is complete (afterwards receive() only waits for a disconnect: no timeout). The app's
+    error handlers turn either into the services' JSON error shape."""
+    received = 0
+    body_done = False
+
+    async def receive_guarded() -> Message:
+        nonlocal received, body_done
+        if body_done or timeout is None:
+            message = await receive()
+        else:
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                raise BodyTimeoutError(timeout) from None
         if message["type"] == "http.request":
+            body_done = not message.get("more_body", False)
             received += len(message.get("body", b""))
-            if received > limit:
+            if limit is not None and received > limit:
                 raise BodyTooLargeError(limit)
         return message
 
-    return receive_limited
+    return receive_guarded
 
 
 class RequestContextMiddleware:
@@ -62,8 +86,10 @@ class RequestContextMiddleware:
         environment: str,
         max_body_bytes: int | None = None,
         probe_paths: frozenset[str] = frozenset(),
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
+        self.body_timeout = body_timeout
         # Liveness probes (load balancer, container health check: GET) answered OK are not logged:
         # they are noise, and the Requests metric then counts every call but health checks. A
         # failing probe is logged like any request.
@@ -109,11 +135,13 @@ class RequestContextMiddleware:
                     status_code=413, content={"detail": BodyTooLargeError(limit or 0).detail}
                 )
                 await too_large(scope, receive, send_wrapper)
-            elif limit is not None and chunked:
-                await self.app(scope, _limited(receive, limit), send_wrapper)
+            elif chunked or (declared is not None and declared != b"0"):
+                # The server stops a body at its Content-Length, so only a chunked body is counted
+                # against the limit; any body can stall, so both get the stall timeout.
+                guarded = _guarded(receive, limit if chunked else None, self.body_timeout)
+                await self.app(scope, guarded, send_wrapper)
             else:
-                # The server stops a body at its Content-Length, and a request with neither that
-                # nor Transfer-Encoding has no body (RFC 9112, 6.3): only a chunked body is counted.
+                # Neither Content-Length nor Transfer-Encoding: no body (RFC 9112, 6.3).
                 await self.app(scope, receive, send_wrapper)
         finally:
             if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:

@@ -20,6 +20,8 @@ class ServiceSettings(BaseSettings):
     api_key: SecretStr = Field(min_length=16)
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # A request body that stalls this long before it is complete is answered 408 (slow clients).
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # DynamoDB client behaviour: short timeouts and few retries so an unreachable endpoint
     # turns into a quick 503 instead of a hung request.
     dynamodb_connect_timeout: float = Field(default=1.0, gt=0, le=30)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 
 import pytest
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, SecretStr, ValidationError
 from svc_common import cursor as cursors
 from svc_common.context import accept_request_id, request_id_var
 from svc_common.dynamo import make_client
-from svc_common.errors import BadRequestError
+from svc_common.errors import BadRequestError, install_error_handlers
 from svc_common.fields import patterned
 from svc_common.logs import JsonFormatter
+from svc_common.middleware import RequestContextMiddleware
 from svc_common.security import secret_matches
 from svc_common.settings import ServiceSettings
 
@@ -97,3 +100,60 @@ def test_dynamodb_client_has_short_timeouts_and_bounded_retries(monkeypatch: pyt
 def test_settings_reject_a_short_api_key() -> None:
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="demo", table_name="demo-table", api_key=SecretStr("short"))
+
+
+def _run_app_with_body(chunks: list[bytes], then_stall: bool, body_timeout: float) -> tuple[int, dict]:
+    """Drive a service app through the middleware with a body that arrives in ``chunks``."""
+    inner = FastAPI()
+
+    @inner.post("/demo/echo")
+    async def echo(request: Request) -> dict:
+        return {"bytes": len(await request.body())}
+
+    install_error_handlers(inner, 2)
+    app = RequestContextMiddleware(inner, service="demo", environment="test", body_timeout=body_timeout)
+    sent: list[dict] = []
+
+    async def run() -> None:
+        queue = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_stall}
+            for i, c in enumerate(chunks)
+        ]
+
+        async def receive() -> dict:
+            if queue:
+                return queue.pop(0)
+            await asyncio.sleep(3600)  # a client that never sends the rest
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/demo/echo",
+            "raw_path": b"/demo/echo",
+            "root_path": "",
+            "query_string": b"",
+            # A declared length the client never completes (the server waits for the rest).
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"16")],
+            "http_version": "1.1",
+            "scheme": "http",
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+        }
+        await asyncio.wait_for(app(scope, receive, send), 10)
+
+    asyncio.run(run())
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(body)
+
+
+def test_a_stalled_request_body_is_a_json_408() -> None:
+    status, body = _run_app_with_body([b"{", b'"a"'], then_stall=True, body_timeout=0.3)
+    assert status == 408, body
+    assert body == {"detail": "request body incomplete: no data for 0.3 seconds"}
+    status, body = _run_app_with_body([b"{", b"}"], then_stall=False, body_timeout=0.3)
+    assert (status, body) == (200, {"bytes": 2})

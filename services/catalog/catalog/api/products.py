@@ -17,7 +17,28 @@ from catalog.repository import CatalogRepository
 router = APIRouter(prefix=f"{PATH_PREFIX}/products", tags=["products"])
 Repo = Annotated[CatalogRepository, Depends(repository)]
 ProductId = Annotated[str, Path(min_length=1, max_length=64, description="Product id.")]
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+# One member of an If-Match list (RFC 9110 section 13.1.1): "*", an entity tag, optionally weak.
+# A bare version number (3) is also taken as the tag "3": a convenience for hand-written calls.
+_TAG = re.compile(r'^(W/)?"([^"]*)"$|^(\d{1,18})$')
+
+
+def _if_match_versions(header: str) -> set[int] | None:
+    """None for ``*`` (any current version), else the versions it names with a strong tag.
+
+    Weak tags never match (If-Match uses the strong comparison), nor do tags that are not
+    our versions: both leave the set without them, and an empty set is a 412.
+    """
+    versions: set[int] = set()
+    for member in (m.strip() for m in header.split(",")):
+        if member == "*":
+            return None
+        tag = _TAG.match(member)
+        if tag is None or tag.group(1):
+            continue
+        value = tag.group(2) if tag.group(3) is None else tag.group(3)
+        if value.isdigit() and len(value) <= 18:
+            versions.add(int(value))
+    return versions
 
 
 def _etag(product: dict) -> dict[str, str]:
@@ -84,17 +105,24 @@ def patch_product(
         str | None,
         Header(
             max_length=64,
-            description='Current version of the product, e.g. 3 or "3" (the ETag). Required (428 without).',
+            description='The product\'s ETag, e.g. "3" (a bare 3 is accepted too), or * for any version. '
+            'Strong comparison: a weak tag (W/"3") never matches. Required (428 without).',
         ),
     ] = None,
 ) -> dict:
     if if_match is None or not if_match.strip():
         raise PreconditionRequiredError("If-Match header with the product's current version is required")
-    match = _IF_MATCH.match(if_match)
-    if match is None:
-        repo.get_product(product_id)  # 404 first when the product does not exist
-        raise PreconditionFailedError(f'If-Match {if_match!r} does not name a version (send e.g. 3 or "3")')
-    product = repo.update_product(product_id, int(match.group(1)), body.changes())
+    versions = _if_match_versions(if_match)
+    if versions is not None and len(versions) != 1:
+        current = repo.get_product(product_id)  # 404 first when the product does not exist
+        if current["version"] not in versions:
+            raise PreconditionFailedError(
+                f'If-Match {if_match!r} does not match the current ETag "{current["version"]}" '
+                '(strong comparison: send the ETag, e.g. "3", or *)'
+            )
+        versions = {current["version"]}
+    expected = None if versions is None else versions.pop()
+    product = repo.update_product(product_id, expected, body.changes())
     response.headers.update(_etag(product))
     return product
 
