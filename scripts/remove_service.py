@@ -96,6 +96,12 @@ def drop_emulator_resources(settings: localstack.Settings, manifest: manifests.M
 
 def remove(name: str) -> None:
     manifest = check(name)
+    if shutil.which("dot") is None:  # before anything changes: the picture must be redrawn at the end
+        raise RemoveError(
+            "graphviz 'dot' not found (docs/architecture.png shows every service); "
+            "run: sudo bash scripts/install_system_deps.sh",
+            code=1,
+        )
     settings = localstack.Settings.from_env()
     say = localstack._say
     say(f"  process        {localstack.Processes(settings).stop(name)}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import manifests
 import pytest
+import remove_service
 
 from tests.support.tools import REPO_ROOT
 
@@ -64,3 +65,16 @@ def test_status_of_a_stopped_stack_is_not_an_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "Local stack is not running; `make up` starts it."
+
+
+def test_without_graphviz_nothing_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def guard(*args, **kwargs) -> None:
+        raise AssertionError("remove_service deleted something before checking for graphviz")
+
+    monkeypatch.setattr(remove_service.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(remove_service.shutil, "rmtree", guard)
+    monkeypatch.setattr(remove_service.localstack.Processes, "stop", guard)
+    with pytest.raises(remove_service.RemoveError, match="graphviz 'dot' not found") as info:
+        remove_service.remove("orders")
+    assert info.value.code == 1
+    assert (REPO_ROOT / "services" / "orders" / "service.yaml").is_file()
