@@ -29,10 +29,11 @@ module "alb" {
 
   routes = {
     for s in local.service_names : s => {
-      path_prefix = local.manifests[s].path_prefix
-      port        = local.manifests[s].port
-      health_path = local.manifests[s].health_path
-      priority    = local.route_priority[s]
+      path_prefix    = local.manifests[s].path_prefix
+      port           = local.manifests[s].port
+      health_path    = local.manifests[s].health_path
+      priority       = local.route_priority[s]
+      internal_paths = try(local.manifests[s].internal_paths, [])
     }
   }
 }
@@ -54,6 +55,7 @@ module "table" {
   hash_key            = each.value.table.hash_key
   range_key           = try(each.value.table.range_key, null)
   indexes             = try(each.value.table.indexes, [])
+  ttl_attribute       = try(each.value.table.ttl_attribute, null)
   deletion_protection = var.deletion_protection
   tags                = { service = each.key }
 }

@@ -25,6 +25,11 @@ module "monitoring" {
   alarm_emails               = var.alarm_emails
   anomaly_band_width         = var.anomaly_band_width
   create_composite_alarms    = !local.edge_emulator
+  environment                = var.environment
+  repair_alarms = {
+    for s in local.service_names : s => local.manifests[s].repairs_alarm_threshold
+    if try(local.manifests[s].repairs_alarm_threshold, null) != null
+  }
 }
 
 # The names ECS watches are computed without the alarms (edge.tf); they must be the ones created.

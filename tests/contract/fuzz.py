@@ -12,6 +12,8 @@ from tests.support.tools import output_dir
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 SEED = os.environ.get("FUZZ_SEED", "20261127")
+# Long runs (e.g. FUZZ_MAX_EXAMPLES=200 for 1,000+ cases per service) need a longer bound.
+TIMEOUT = float(os.environ.get("FUZZ_TIMEOUT_SECONDS", "240"))
 
 
 def run_schemathesis(openapi_url: str, headers: dict[str, str], name: str) -> subprocess.CompletedProcess:
@@ -40,5 +42,5 @@ def run_schemathesis(openapi_url: str, headers: dict[str, str], name: str) -> su
     env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""}
     # Run inside test-output/ so schemathesis' own cache never lands in the repository.
     return subprocess.run(
-        argv, capture_output=True, text=True, timeout=240, env=env, cwd=output_dir("schemathesis", name)
+        argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=output_dir("schemathesis", name)
     )

@@ -202,19 +202,27 @@ def test_network_and_load_balancer(stack: Stack) -> None:
     rules = [
         r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
     ]
-    routed = {}
+    routed, refused = {}, {}
     for rule in rules:
         (cond,) = [c for c in rule["Conditions"] if c["Field"] == "path-pattern"]
-        routed[rule["Actions"][0]["TargetGroupArn"]] = set(
-            cond.get("Values") or cond["PathPatternConfig"]["Values"]
-        )
+        paths = set(cond.get("Values") or cond["PathPatternConfig"]["Values"])
+        action = rule["Actions"][0]
+        if action["Type"] == "fixed-response":  # internal paths: a 404 before the service's rule
+            refused[frozenset(paths)] = (int(rule["Priority"]), action["FixedResponseConfig"]["StatusCode"])
+        else:
+            routed[action["TargetGroupArn"]] = (int(rule["Priority"]), paths)
     groups = elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
     for m in SERVICES:
         (tg,) = [g for g in groups if g["TargetGroupName"] == f"{PROJECT}-{ENV}-{m.name}"]
-        assert routed[tg["TargetGroupArn"]] == {m.path_prefix, f"{m.path_prefix}/*"}
+        priority, paths = routed[tg["TargetGroupArn"]]
+        assert paths == {m.path_prefix, f"{m.path_prefix}/*"}
+        if m.internal_paths:
+            assert refused[frozenset(m.internal_paths)][0] < priority
+            assert refused[frozenset(m.internal_paths)][1] == "404"
         assert tg["HealthCheckPath"] == m.health_path
         assert tg["Port"] == m.port
-    CHECKS.append("subnets in >=2 AZs, ALB in every public subnet, path rule per service")
+    assert len(refused) == len([m for m in SERVICES if m.internal_paths])
+    CHECKS.append("subnets in >=2 AZs, ALB in every public subnet, path rule per service, internal paths 404")
 
 
 def test_services_tables_and_permissions(stack: Stack) -> None:
@@ -288,6 +296,12 @@ def test_services_tables_and_permissions(stack: Stack) -> None:
         ]
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        ttl = ddb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
+        if manifest.table.ttl_attribute:
+            assert ttl["TimeToLiveStatus"] == "ENABLED"
+            assert ttl["AttributeName"] == manifest.table.ttl_attribute
+        else:
+            assert ttl["TimeToLiveStatus"] == "DISABLED"
 
     # Security groups: a service accepts its port from the ALB and its declared callers only.
     sgs = {s: outputs["services"][s]["security_group_id"] for s in outputs["services"]}

@@ -17,6 +17,7 @@ import localstack
 import manifests
 import pytest
 import seed_demo
+from orders.models import MAX_QUANTITY
 
 from tests.local.stack import LocalStack
 from tests.support.tools import output_dir, unavailable
@@ -107,24 +108,50 @@ def test_place_an_order_and_see_the_stock_go_down(stack: LocalStack, browser) ->
         page.click("#key-form button[type=submit]")
         expect(page.locator("#key-state")).to_have_text(re.compile("key set"))
         assert page.input_value("#api-key") == "", "the key does not stay visible in the field"
+        # The order is stored, but the answer is lost (a 503 on the way back): the page keeps the
+        # order's Idempotency-Key, and clicking again gets the same order, not a second one.
+        keys: list[str] = []
+
+        def lose_first_answer(route) -> None:
+            keys.append(route.request.headers["idempotency-key"])
+            response = route.fetch()
+            if len(keys) == 1:
+                route.fulfill(status=503, json={"detail": "injected: answer lost"})
+            else:
+                route.fulfill(response=response)
+
+        page.route("**/orders", lose_first_answer)
+        page.click("#order-submit")
+        expect(page.locator("#message.error")).to_contain_text("Place order again to retry")
         page.click("#order-submit")
         expect(page.locator("#message.ok")).to_contain_text("placed")
+        page.unroute("**/orders")
+        assert len(keys) == 2
+        assert keys[0] == keys[1], "a retry of the same order reuses its Idempotency-Key"
         expect(page.locator(f'tr[data-product-id="{product_id}"] td.stock')).to_have_text(str(before - 2))
         expect(page.locator("#orders li")).to_have_count(1)
 
-        # Invalid input: the API's field error is shown and the stock is unchanged.
-        page.fill("#order-quantity", "100000")
+        # Limits come from the API's schema: too many units is refused by the page, nothing is sent.
+        assert page.get_attribute("#order-quantity", "max") == str(MAX_QUANTITY)
+        page.fill("#order-quantity", str(MAX_QUANTITY + 1))
         page.click("#order-submit")
-        expect(page.locator("#message.error")).to_contain_text("Error 422")
-        expect(page.locator("#message.error")).to_contain_text("quantity")
+        expect(page.locator("#message.error")).to_contain_text(f"at most {MAX_QUANTITY}")
         assert _stock(page, product_id) == before - 2
 
-        # More than in stock: the order is rejected, the reason shown, nothing reserved.
+        # More than in stock: the order is rejected, the reason names the product, nothing reserved.
         page.fill("#order-quantity", str(before - 2 + 1))
         page.click("#order-submit")
         expect(page.locator("#message.error")).to_contain_text("rejected")
+        name = row.locator("td").first.inner_text()
+        expect(page.locator("#message.error")).to_contain_text(name)
+        expect(page.locator("#message.error")).not_to_contain_text(product_id)
         expect(page.locator("#orders li")).to_have_count(2)
         assert _stock(page, product_id) == before - 2
+
+        # A reload keeps the tab's orders (and reads their status with the key).
+        page.reload(wait_until="networkidle")
+        expect(page.locator("#orders li")).to_have_count(2)
+        expect(page.locator("#orders li").first).to_contain_text(name)
 
         output = output_dir("screenshots")
         page.screenshot(path=str(output / "storefront-order.png"), full_page=True)

@@ -283,3 +283,31 @@ resource "aws_lb_listener_rule" "route" {
 
   tags = merge(var.tags, { service = each.key })
 }
+
+# Internal paths (e.g. catalog's reservations API) are for other services, which call each other
+# inside the VPC (Cloud Map): from the internet they are a 404, before the service's own rule.
+# ALB path patterns: '*' matches 0 or more characters, '?' exactly one; case-sensitive.
+resource "aws_lb_listener_rule" "internal" {
+  for_each = { for k, r in var.routes : k => r if length(r.internal_paths) > 0 }
+
+  listener_arn = local.serving_listener_arn
+  priority     = each.value.priority - 5
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      message_body = jsonencode({ detail = "Not Found" })
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = each.value.internal_paths
+    }
+  }
+
+  tags = merge(var.tags, { service = each.key })
+}

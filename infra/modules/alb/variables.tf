@@ -84,12 +84,13 @@ variable "origin_verify_header" {
 }
 
 variable "routes" {
-  description = "Per service: path prefix, container port, health check path and a unique rule priority. The module creates each service's target group and path rule."
+  description = "Per service: path prefix, container port, health check path, a unique rule priority (multiple of 10) and internal paths (answered 404: only other services call them, inside the VPC). The module creates each service's target group and path rules."
   type = map(object({
-    path_prefix = string
-    port        = number
-    health_path = string
-    priority    = number
+    path_prefix    = string
+    port           = number
+    health_path    = string
+    priority       = number
+    internal_paths = optional(list(string), [])
   }))
   default = {}
 
@@ -101,6 +102,11 @@ variable "routes" {
   validation {
     condition     = length(distinct([for r in values(var.routes) : r.priority])) == length(var.routes)
     error_message = "Route priorities must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.priority % 10 == 0 && r.priority >= 10 && length(r.internal_paths) <= 5 && alltrue([for p in r.internal_paths : startswith(p, "${r.path_prefix}/") && length(p) <= 128])])
+    error_message = "Route priorities must be multiples of 10 (the internal-path rule takes priority - 5); at most 5 internal paths per route, each under its path_prefix and at most 128 characters."
   }
 
   validation {

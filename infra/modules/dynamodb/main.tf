@@ -1,5 +1,6 @@
 # One on-demand DynamoDB table with its key schema and global secondary indexes taken
-# verbatim from a service manifest; PITR and server-side encryption always on.
+# verbatim from a service manifest; PITR and server-side encryption always on; TTL when the
+# manifest names a ttl_attribute.
 
 locals {
   key_attributes = concat(
@@ -33,6 +34,16 @@ resource "aws_dynamodb_table" "this" {
       hash_key        = global_secondary_index.value.hash_key.name
       range_key       = try(global_secondary_index.value.range_key.name, null)
       projection_type = global_secondary_index.value.projection
+    }
+  }
+
+  # Expired items are deleted by DynamoDB in the background (typically within days); readers
+  # treat an item past its time as gone (e.g. services/orders/orders/claims.py).
+  dynamic "ttl" {
+    for_each = var.ttl_attribute == null ? [] : [var.ttl_attribute]
+    content {
+      enabled        = true
+      attribute_name = ttl.value
     }
   }
 

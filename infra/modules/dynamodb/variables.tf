@@ -60,6 +60,17 @@ variable "indexes" {
   }
 }
 
+variable "ttl_attribute" {
+  description = "Number attribute (epoch seconds) after which DynamoDB's TTL deletes an item; null: no TTL (manifest table.ttl_attribute)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ttl_attribute == null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,63}$", var.ttl_attribute))
+    error_message = "ttl_attribute must be an attribute name (letters, digits, '_')."
+  }
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the table (true in prod)."
   type        = bool

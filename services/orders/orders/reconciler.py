@@ -37,6 +37,7 @@ from orders.service import OrderService
 
 LOGGER = logging.getLogger("orders.reconciler")
 METRICS = ("Repairs", "RepairFailures")
+STOP_WAIT_SECONDS = 2.0
 
 
 class Reconciler:
@@ -70,9 +71,11 @@ class Reconciler:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ask the loop to end; wait briefly. A pass cut off by the exit is safe (every step is
+        conditional or idempotent) and the next leader redoes it, so shutdown never waits long."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.interval + 10)
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

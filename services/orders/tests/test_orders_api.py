@@ -644,3 +644,27 @@ def test_the_dynamodb_pool_is_larger_than_the_request_thread_pool(
         threads = c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
     assert threads == 24
     assert app.state.repository.client.meta.config.max_pool_connections > threads
+
+
+def test_a_store_that_fails_after_committing_still_answers_201(
+    moto, table: str, catalog: RunningService
+) -> None:
+    from svc_common.dynamo import StoreUnavailableError
+
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 3}]}
+    app = _orders_app(moto, table, catalog.url)
+    repo = app.state.order_service.repo
+    commit = repo.complete
+
+    def commits_then_fails(key, order):
+        commit(key, order)
+        raise StoreUnavailableError("injected: the answer of a committed transaction was lost")
+
+    repo.complete = commits_then_fails
+    with TestClient(app) as c:
+        r = post_order(c, body)
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "confirmed"
+        assert c.get(f"/orders/{r.json()['id']}", headers=API).json() == r.json()
+    assert stock(catalog, a) == 7

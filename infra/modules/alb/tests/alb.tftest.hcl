@@ -32,8 +32,35 @@ variables {
   vpc_id     = "vpc-0123456789abcdef0"
   subnet_ids = ["subnet-0a", "subnet-0b"]
   routes = {
-    catalog = { path_prefix = "/catalog", port = 8081, health_path = "/catalog/health", priority = 100 }
-    orders  = { path_prefix = "/orders", port = 8082, health_path = "/orders/health", priority = 110 }
+    catalog = {
+      path_prefix    = "/catalog", port = 8081, health_path = "/catalog/health", priority = 100
+      internal_paths = ["/catalog/products/*/reservations", "/catalog/products/*/reservations/*"]
+    }
+    orders = { path_prefix = "/orders", port = 8082, health_path = "/orders/health", priority = 110 }
+  }
+}
+
+run "internal_paths_are_a_404_before_the_service_rule" {
+  command = apply
+
+  assert {
+    condition     = keys(aws_lb_listener_rule.internal) == ["catalog"]
+    error_message = "One internal-path rule, for the service that declares internal paths."
+  }
+
+  assert {
+    condition     = aws_lb_listener_rule.internal["catalog"].priority < aws_lb_listener_rule.route["catalog"].priority
+    error_message = "The internal-path rule must be evaluated before the service's forward rule."
+  }
+
+  assert {
+    condition     = toset(one(aws_lb_listener_rule.internal["catalog"].condition).path_pattern[0].values) == toset(["/catalog/products/*/reservations", "/catalog/products/*/reservations/*"])
+    error_message = "The internal-path rule matches the declared paths."
+  }
+
+  assert {
+    condition     = one(aws_lb_listener_rule.internal["catalog"].action).type == "fixed-response" && one(aws_lb_listener_rule.internal["catalog"].action).fixed_response[0].status_code == "404" && one(aws_lb_listener_rule.internal["catalog"].action).fixed_response[0].content_type == "application/json"
+    error_message = "Internal paths answer a JSON 404 at the load balancer."
   }
 }
 

@@ -106,3 +106,26 @@ run "bad_projection_is_refused" {
 
   expect_failures = [var.indexes]
 }
+
+run "ttl_follows_the_manifest" {
+  command = apply
+
+  variables {
+    ttl_attribute = "expires_at"
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.ttl).enabled && one(aws_dynamodb_table.this.ttl).attribute_name == "expires_at"
+    error_message = "A manifest's ttl_attribute turns DynamoDB TTL on for that attribute."
+  }
+}
+
+run "ttl_attribute_must_be_a_name" {
+  command = plan
+
+  variables {
+    ttl_attribute = "expires at"
+  }
+
+  expect_failures = [var.ttl_attribute]
+}

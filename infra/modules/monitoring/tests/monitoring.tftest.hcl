@@ -130,3 +130,27 @@ run "rejects_bad_inputs" {
 
   expect_failures = [var.name, var.alarm_emails, var.anomaly_band_width, var.cpu_high_percent]
 }
+
+run "reconciler_repairs_alarm_per_declared_service" {
+  command = plan
+
+  variables {
+    environment   = "test"
+    repair_alarms = { orders = 20 }
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_metric_alarm.repairs) == ["orders"]
+    error_message = "One repairs alarm, for the service that declares a threshold."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.repairs["orders"].metric_name == "Repairs" && aws_cloudwatch_metric_alarm.repairs["orders"].namespace == "storefront" && aws_cloudwatch_metric_alarm.repairs["orders"].threshold == 20 && aws_cloudwatch_metric_alarm.repairs["orders"].comparison_operator == "GreaterThanThreshold"
+    error_message = "The alarm watches the reconciler's EMF metric Repairs against the manifest threshold."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.repairs["orders"].dimensions == tomap({ Service = "orders", Environment = "test" })
+    error_message = "The alarm's dimensions are those the reconciler writes (Service, Environment)."
+  }
+}

@@ -40,9 +40,13 @@ Repo = Annotated[OrdersRepository, Depends(_repository)]
         "nothing stays reserved and the order is stored with status `rejected` and a "
         "`rejection_reason` (still 201: the order exists). Repeating the call with the same "
         "Idempotency-Key and body returns the same order (header `Idempotent-Replayed: true`) "
-        "and creates nothing; the same key with a different body is 422. 409 + Retry-After while "
-        "another request with the key is still running; 503 + Retry-After when catalog or the "
-        "table is unavailable (nothing is kept; retry with the same key)."
+        "and creates nothing; the same key with a different body is 422. A key is remembered for "
+        "24 hours (then it places a new order). 409 + Retry-After while another request with the "
+        "key is still running. 503 + Retry-After when catalog or the table is unavailable: the "
+        "outcome is then unknown (the order may have been stored, e.g. when the store failed after "
+        "committing). Retry with the same key and body after Retry-After to get the stored order "
+        "or place it now. Without a retry nothing stays held: stock reserved by an interrupted "
+        "attempt is released by the service within about a minute; a stored order stays."
     ),
     dependencies=[Depends(require_api_key)],
     responses=responses(400, 401, 409, 413, 422, 503),
@@ -105,7 +109,11 @@ def get_order(order_id: OrderIdPath, repo: Repo) -> dict:
     "/{order_id}/cancel",
     response_model=Order,
     summary="Cancel an order and give its stock back (idempotent)",
-    description="409 for a rejected order; cancelling a cancelled order returns it unchanged.",
+    description=(
+        "409 for a rejected order; cancelling a cancelled order returns it unchanged. The order "
+        "goes through `cancelling` (stock being given back) to `cancelled`; a cancel cut off "
+        "half-way is finished by the service within about a minute, or at once by calling again."
+    ),
     dependencies=[Depends(require_api_key)],
     responses=responses(401, 404, 409, 422, 503),
 )
