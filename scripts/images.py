@@ -5,7 +5,7 @@ Every fact about a service (package, port, health path) comes from its manifest 
 
 CLI (the Makefile's ``images``, ``image-report`` and ``base-image`` targets call it)::
 
-    python scripts/images.py base [--flavour minbase|stripped] [--force]
+    python scripts/images.py base [--flavour minbase|runtime|stripped] [--force]
     python scripts/images.py build catalog|all [--base local|stripped|official] [--tag TAG]
     python scripts/images.py report [--json]
     python scripts/images.py run catalog [--port HOST_PORT] [-e NAME=VALUE ...]
@@ -48,10 +48,26 @@ DEFAULT_SUITE = "bookworm"
 OFFICIAL_BASE = "python:3.11-slim-bookworm"
 # The only writable path a running service needs: a small private tmpfs inside the container.
 TMPFS = "/tmp:rw,noexec,nosuid,nodev,size=16m"  # noqa: S108 # nosec B108
+# The AWS APIs the services call (svc_common.dynamo makes their only client): the images keep
+# botocore's models of these only, about 21 MB less (tests/images: no other client in the code).
+AWS_APIS = ("dynamodb",)
 # The image runs as this user; never root. Also in the Dockerfiles' build arg default.
 APP_UID = 10001
-# Packages of the local base: the interpreter, venv support for the build stage, and a CA bundle.
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+# Packages of the local base: the interpreter, venv support and binutils for the build stage (its
+# `strip` removes debug info from the venv's native libraries), and a CA bundle.
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "binutils")
+# The runtime flavour keeps these and Debian's required/important packages, with their
+# dependencies; dpkg purges the rest (venv support, binutils), so its package database stays
+# exact: scanners see every package that is there and none that is not.
+_RUNTIME_ROOTS = ("python3", "ca-certificates")
+# Required by Debian for a system that installs packages; a container started read-only as a
+# non-root user installs none, so the runtime flavour purges it too (with what only it needs).
+_RUNTIME_DROP = frozenset({"apt"})
+# Part of the base tags: changing the package lists above makes every machine build new bases.
+BASE_REVISION = 2
+# minbase: the build stage's base; runtime: the default runtime base (minbase with dpkg-purged
+# build tools); stripped: only the interpreter's files, no shell, no package database.
+BASE_FLAVOURS = ("minbase", "runtime", "stripped")
 # Packages the stripped runtime base keeps (with their dependencies, minus _STRIP_NEVER_KEEP).
 _STRIPPED_ROOTS = ("python3", "base-files", "netbase", "tzdata", "media-types", "libc-bin")
 _STRIP_NEVER_KEEP = frozenset({"dpkg", "debconf", "perl-base", "apt", "bash", "coreutils", "tar"})
@@ -173,7 +189,7 @@ def image_exists(ref: str, root: Path | None = None) -> bool:
 
 def base_ref(suite: str = DEFAULT_SUITE, flavour: str = "minbase") -> str:
     suffix = "" if flavour == "minbase" else f"-{flavour}"
-    return f"localhost/{manifests.project_name()}-base:{suite}{suffix}"
+    return f"localhost/{manifests.project_name()}-base:{suite}-r{BASE_REVISION}{suffix}"
 
 
 def _deb822_stanzas(text: str) -> Iterator[dict[str, str]]:
@@ -267,13 +283,7 @@ def _debootstrap(rootfs: Path, suite: str) -> None:
         shutil.copy2(crt, target / crt.name)
     _run(["chroot", str(rootfs), "update-ca-certificates", "--fresh"], "update-ca-certificates")
     for rel in _BASE_CLEAN:
-        folder = rootfs / rel
-        if folder.is_dir():
-            for child in folder.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+        _empty(rootfs / rel)
 
 
 def _dpkg_status(rootfs: Path) -> dict[str, list[str]]:
@@ -290,6 +300,59 @@ def _dpkg_status(rootfs: Path) -> dict[str, list[str]]:
                 names.append(re.split(r"[\s:(]", first, maxsplit=1)[0])
         deps[st["package"]] = names
     return deps
+
+
+def build_only_packages(status: str) -> list[str]:
+    """Installed packages (dpkg status text) that neither _RUNTIME_ROOTS nor Debian's required,
+    important or essential packages (but _RUNTIME_DROP) need, directly or not; sorted."""
+    installed = [st for st in _deb822_stanzas(status) if "install ok installed" in st.get("status", "")]
+    providers: dict[str, set[str]] = {}
+    for st in installed:
+        providers.setdefault(st["package"], set()).add(st["package"])
+        for virtual in filter(None, (v.strip() for v in st.get("provides", "").split(","))):
+            providers.setdefault(re.split(r"[\s:(]", virtual, maxsplit=1)[0], set()).add(st["package"])
+    deps: dict[str, list[str]] = {}  # every installed alternative of every clause: keep more, never less
+    roots = set(_RUNTIME_ROOTS)
+    for st in installed:
+        names = [
+            re.split(r"[\s:(]", alt.strip(), maxsplit=1)[0]
+            for field in ("pre-depends", "depends")
+            for clause in st.get(field, "").split(",")
+            for alt in clause.split("|")
+            if alt.strip()
+        ]
+        deps[st["package"]] = [p for n in names for p in sorted(providers.get(n, ()))]
+        required = st.get("priority") in ("required", "important") or st.get("essential") == "yes"
+        if required and st["package"] not in _RUNTIME_DROP:
+            roots.add(st["package"])
+    keep: set[str] = set()
+    todo = [p for p in roots if p in deps]
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in deps:
+            continue
+        keep.add(name)
+        todo.extend(deps[name])
+    return sorted(set(deps) - keep)
+
+
+def _purge_build_only(rootfs: Path) -> list[str]:
+    """Purge with dpkg every package the runtime does not need; the names purged."""
+    purge = build_only_packages((rootfs / "var/lib/dpkg/status").read_text(errors="replace"))
+    if purge:  # dpkg refuses (and the build fails) if a kept package still needs one of them
+        _run(["chroot", str(rootfs), "dpkg", "--purge", *purge], "dpkg --purge of build-only packages")
+    for rel in _BASE_CLEAN:
+        _empty(rootfs / rel)
+    return purge
+
+
+def _empty(folder: Path) -> None:
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 def _strip_to_runtime(full: Path, stripped: Path) -> None:
@@ -387,8 +450,8 @@ def ensure_base(
     suite: str = DEFAULT_SUITE, flavour: str = "minbase", force: bool = False, root: Path | None = None
 ) -> str:
     """Build the local base image unless it exists; safe to call from parallel processes."""
-    if flavour not in {"minbase", "stripped"}:
-        raise ImageError(f"unknown base flavour {flavour!r} (minbase or stripped)")
+    if flavour not in BASE_FLAVOURS:
+        raise ImageError(f"unknown base flavour {flavour!r} ({', '.join(BASE_FLAVOURS)})")
     ref = base_ref(suite, flavour)
     root = root or storage_dir()
     if not force and image_exists(ref, root):
@@ -407,6 +470,9 @@ def ensure_base(
                 _import(full, minbase, root)
             else:
                 _export(minbase, full, root)
+            if flavour == "runtime":
+                _purge_build_only(full)
+                _import(full, ref, root)
             if flavour == "stripped":
                 stripped = work / "stripped"
                 stripped.mkdir()
@@ -466,6 +532,7 @@ def build_args(manifest: manifests.Manifest, base: str, tag: str) -> dict[str, s
         "PORT": str(manifest.port),
         "HEALTH_PATH": manifest.health_path,
         "APP_UID": str(APP_UID),
+        "AWS_APIS": " ".join(AWS_APIS),
         "SOURCE": source_url(),
         "REVISION": revision(),
         "VERSION": tag,
@@ -499,8 +566,7 @@ class BuildResult(BaseModel):
 def resolve_base(base: str, root: Path | None = None) -> tuple[str, str]:
     """(build-stage base, runtime-stage base) for --base local|stripped|official."""
     if base == "local":
-        ref = ensure_base(root=root)
-        return ref, ref
+        return ensure_base(root=root), ensure_base(flavour="runtime", root=root)
     if base == "stripped":
         full = ensure_base(root=root)
         return full, ensure_base(flavour="stripped", root=root)
@@ -573,7 +639,7 @@ def info(ref: str, root: Path | None = None) -> ImageInfo:
 
 def report(tag: str = "local", root: Path | None = None) -> list[ImageInfo]:
     refs = [image_ref(m.name, tag) for m in manifests.load_all()]
-    refs += [base_ref(DEFAULT_SUITE, f) for f in ("minbase", "stripped")]
+    refs += [base_ref(DEFAULT_SUITE, f) for f in BASE_FLAVOURS]
     return [info(r, root) for r in refs if image_exists(r, root)]
 
 
@@ -688,7 +754,7 @@ def _main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("base", help="build the local debootstrap base image (cached)")
     b.add_argument("--suite", default=DEFAULT_SUITE)
-    b.add_argument("--flavour", choices=["minbase", "stripped"], default="minbase")
+    b.add_argument("--flavour", choices=list(BASE_FLAVOURS), default="minbase")
     b.add_argument("--force", action="store_true", help="rebuild even if it exists")
     s = sub.add_parser("build", help="build service images")
     s.add_argument("service", help="a service name or 'all'")

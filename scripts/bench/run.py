@@ -119,6 +119,7 @@ class Report(BaseModel):
     inprocess: dict[str, dict[str, float]]
     calls: dict[str, dict[str, Any]]
     cold_starts: list[ColdStart]
+    image_sizes: list[tuple[str, float, int]]  # (image, MB, layers) of `make image-report`
     timings: list[Timing]
     faults: dict[str, Any]
     notes: list[str]
@@ -278,7 +279,7 @@ def _process_cold_start(s: stack.Stack, service: str) -> ColdStart:
     return ColdStart(what=f"{service}: process start to ready ({manifest.ready_path} = 200)", runs_s=runs)
 
 
-def _container_cold_start(service: str) -> ColdStart:
+def _container_cold_start(service: str, tag: str = "local", count: int = COLD_START_RUNS) -> ColdStart:
     what = f"{service}: container start to healthy"
     try:
         import images  # the images tooling (scripts/images.py)
@@ -287,7 +288,7 @@ def _container_cold_start(service: str) -> ColdStart:
     reason = images.unavailable_reason()
     if reason:
         return ColdStart(what=what, runs_s=[], note=f"not measured: {reason}")
-    ref = images.image_ref(service)
+    ref = images.image_ref(service, tag)
     if not images.image_exists(ref):
         return ColdStart(
             what=what, runs_s=[], note=f"not measured: image {ref} is not built (run `make images`)"
@@ -305,12 +306,12 @@ def _container_cold_start(service: str) -> ColdStart:
         **{d.env: "http://127.0.0.1:9" for d in manifest.dependencies},
     }
     runs, note = [], ""
-    for i in range(COLD_START_RUNS):
+    for i in range(count):
         name = f"bench-{service}-{os.getpid()}-{i}"
         port = stack.free_port()
         start = time.monotonic()
         try:
-            images.podman(*images.run_argv(service, name=name, host_port=port, env=env), timeout=120)
+            images.podman(*images.run_argv(service, name=name, tag=tag, host_port=port, env=env), timeout=120)
             stack.wait_http(f"http://127.0.0.1:{port}{manifest.health_path}", timeout=60)
             runs.append(round(time.monotonic() - start, 3))
             hc = images.podman("healthcheck", "run", name, check=False, timeout=30)
@@ -323,6 +324,17 @@ def _container_cold_start(service: str) -> ColdStart:
     return ColdStart(
         what=what + f" ({manifest.health_path} = 200 on the published port)", runs_s=runs, note=note
     )
+
+
+def _image_sizes() -> list[tuple[str, float, int]]:
+    """Size and layers of the service images and bases present (what `make image-report` prints)."""
+    try:
+        import images
+    except ImportError:
+        return []
+    if images.unavailable_reason():
+        return []
+    return [(i.image, i.size_mb, i.layers) for i in images.report()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,6 +540,10 @@ def render(report: Report) -> str:
         runs = ", ".join(f"{x:.2f}" for x in c.runs_s) or "-"
         median = _fmt(c.median) if c.runs_s else "-"
         lines.append(f"| {c.what} | {runs} | {median} | {c.note} |")
+    lines += ["", "Image sizes (`make image-report`; MB = 10^6 bytes, uncompressed):", ""]
+    lines += [f"- {name}: {mb} MB, {layers} layers" for name, mb, layers in report.image_sizes] or [
+        "- not measured: podman is not available or no image is built (`make images`)"
+    ]
     lines += [
         "",
         "## Local stack and test suite",
@@ -605,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
             c = _container_cold_start(m.name)
             colds.append(c)
             _say(f"  {c.what}: {c.runs_s} {c.note}")
+        sizes = _image_sizes()
         timings: list[Timing] = []
         if args.skip_make_up:
             notes.append("make up/down timings skipped (--skip-make-up)")
@@ -654,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         inprocess=inproc,
         calls=call_counts,
         cold_starts=colds,
+        image_sizes=sizes,
         timings=timings,
         faults=faults,
         notes=notes,

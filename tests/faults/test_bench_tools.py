@@ -150,6 +150,7 @@ def test_report_has_every_section() -> None:
             }
         },
         cold_starts=[bench_run.ColdStart(what="catalog: process start to ready", runs_s=[0.5, 0.7, 0.6])],
+        image_sizes=[("localhost/storefront-catalog:local", 138.5, 5)],
         timings=[bench_run.Timing(what="make up", command="make up", seconds=None, note="failed (exit 1)")],
         faults={"retry_storm": {"copies": 50}},
         notes=["a note"],
@@ -167,4 +168,5 @@ def test_report_has_every_section() -> None:
     assert "catalog costs 3.0x the bare app" in text
     assert "| catalog: process start to ready | 0.50, 0.70, 0.60 | 0.60 |" in text
     assert '`retry_storm`: `{"copies": 50}`' in text
+    assert "- localhost/storefront-catalog:local: 138.5 MB, 5 layers" in text
     assert f"{report.machine.nproc} CPUs" in text

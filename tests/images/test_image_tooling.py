@@ -169,3 +169,67 @@ def test_cli_prints_build_args_for_other_builders() -> None:
     assert args["PACKAGE"] == m.package
     assert args["VERSION"] == "v9"
     assert args["BASE_IMAGE"] == images.OFFICIAL_BASE
+
+
+def test_images_keep_the_botocore_model_of_every_aws_client_the_services_create() -> None:
+    """The images keep botocore's models of AWS_APIS only: a client of another API would fail in
+    the container (UnknownServiceError) while every test outside it passes."""
+    import ast
+
+    created: set[str] = set()
+    for path in sorted((REPO_ROOT / "services").glob("*/**/*.py")):
+        if "tests" in path.relative_to(REPO_ROOT / "services").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("client", "resource")
+                and node.args
+            ):
+                arg = node.args[0]
+                assert isinstance(arg, ast.Constant), f"{path}:{node.lineno}: AWS API name must be a literal"
+                created.add(str(arg.value))
+    assert created, "no AWS client found in the services' code: the search is broken"
+    assert created <= set(images.AWS_APIS), f"add {sorted(created - set(images.AWS_APIS))} to images.AWS_APIS"
+    args = images.build_args(manifests.load_all()[0], base="b", tag="t")
+    assert args["AWS_APIS"].split() == list(images.AWS_APIS)
+
+
+def test_runtime_base_purges_only_what_nothing_it_keeps_needs() -> None:
+    def stanza(name: str, priority: str = "optional", depends: str = "", **extra: str) -> str:
+        lines = [f"Package: {name}", "Status: install ok installed", f"Priority: {priority}"]
+        lines += [f"Depends: {depends}"] if depends else []
+        lines += [f"{k.replace('_', '-').title()}: {v}" for k, v in extra.items()]
+        return "\n".join(lines)
+
+    status = "\n\n".join(
+        [
+            stanza("dpkg", "required", "libc6 (>= 2.36)", essential="yes"),
+            stanza("libc6"),
+            stanza("init-system-helpers", "required", pre_depends="usrmerge | usr-is-merged"),
+            stanza("usr-is-merged"),  # the second alternative is the one installed: kept
+            stanza("mawk", "required", provides="awk"),
+            stanza("base-files", "required", "awk"),  # a virtual package: its provider is kept
+            stanza("python3", "optional", "python3.11, libc6"),
+            stanza("python3.11"),
+            stanza("ca-certificates", "standard", "openssl"),
+            stanza("openssl"),
+            stanza("python3-venv", "optional", "python3.11-venv"),
+            stanza("python3.11-venv", "optional", "python3-pip-whl, python3.11"),
+            stanza("python3-pip-whl"),
+            stanza("binutils", "optional", "libbinutils, libc6"),
+            stanza("libbinutils"),
+            stanza("apt", "required", "libapt-pkg6.0, libc6"),  # no package manager at run time
+            stanza("libapt-pkg6.0"),
+        ]
+    )
+    assert images.build_only_packages(status) == [
+        "apt",
+        "binutils",
+        "libapt-pkg6.0",
+        "libbinutils",
+        "python3-pip-whl",
+        "python3-venv",
+        "python3.11-venv",
+    ]

@@ -123,6 +123,11 @@ run "http_only_without_certificate" {
   }
 
   assert {
+    condition     = aws_lb_target_group.route["orders"].health_check[0].interval == 5 && aws_lb_target_group.route["orders"].health_check[0].timeout < aws_lb_target_group.route["orders"].health_check[0].interval && aws_lb_target_group.route["orders"].health_check[0].unhealthy_threshold == 3
+    error_message = "Health checks every 5 s, timeout under the interval, 3 failures to take a target out."
+  }
+
+  assert {
     condition     = aws_lb.this.enable_deletion_protection
     error_message = "Deletion protection is on by default."
   }
