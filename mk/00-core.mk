@@ -6,12 +6,17 @@ help: ## List the commands
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
-	touch $@
+# The venv records the SHA-256 of the lock it was installed from (.venv/.installed): `make venv`
+# reinstalls only when the lock's CONTENT changed, never because a checkout or copy touched it.
+LOCK_SHA = $(shell sha256sum requirements/dev.txt | cut -d' ' -f1)
 
-venv: $(VENV)/.installed ## Create the tooling virtualenv from the hashed lock
+venv: ## Create the tooling virtualenv from the hashed lock (again only when the lock changed)
+	@if [ "$$(cat $(VENV)/.installed 2>/dev/null)" != "$(LOCK_SHA)" ]; then \
+	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
+	  echo "installing the tooling venv from requirements/dev.txt"; \
+	  $(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt; \
+	  echo "$(LOCK_SHA)" > $(VENV)/.installed; \
+	fi
 
 test: venv checkov-venv ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)

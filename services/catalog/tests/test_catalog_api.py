@@ -379,7 +379,7 @@ def test_oversized_body_is_413(client: TestClient) -> None:
 
 
 def test_health_ready_and_docs_live_under_the_prefix(client: TestClient) -> None:
-    assert client.get("/catalog/health").json() == {"status": "ok"}
+    assert client.get("/catalog/health").json() == {"status": "ok", "revision": "unknown"}
     assert client.get("/catalog/ready").json()["status"] == "ready"
     spec = client.get("/catalog/openapi.json").json()
     assert set(spec["components"]["securitySchemes"]) == {"ApiKey", "ServiceToken"}
@@ -411,3 +411,11 @@ def test_missing_table_is_503(moto) -> None:
     with TestClient(app) as c:
         assert c.get(f"{BASE}/{uuid.uuid4()}").status_code == 503
         assert c.get("/catalog/ready").json()["status"] == "unavailable"
+
+
+def test_health_names_the_revision_the_task_definition_runs(moto) -> None:
+    # The smoke test waits for this body to name the deployed commit (old tasks name the old one).
+    with app_env("catalog", "any-table", moto.env, {"REVISION": "0123abc"}):
+        app = create_app()
+    with TestClient(app) as c:
+        assert c.get("/catalog/health").json() == {"status": "ok", "revision": "0123abc"}
