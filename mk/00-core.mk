@@ -5,12 +5,17 @@
 help: ## List the commands, grouped by area (colour only on a terminal)
 	@python3 $(ROOT)/scripts/make_help.py $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements/dev.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
-	touch $@
+# The venv records the SHA-256 of the lock it was installed from (.venv/.installed): `make venv`
+# reinstalls only when the lock's CONTENT changed, never because a checkout or copy touched it.
+LOCK_SHA = $(shell sha256sum requirements/dev.txt | cut -d' ' -f1)
 
-venv: $(VENV)/.installed ## Create the tooling virtualenv from the hashed lock
+venv: ## Create the tooling virtualenv from the hashed lock (again only when the lock changed)
+	@if [ "$$(cat $(VENV)/.installed 2>/dev/null)" != "$(LOCK_SHA)" ]; then \
+	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
+	  echo "installing the tooling venv from requirements/dev.txt"; \
+	  $(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt; \
+	  echo "$(LOCK_SHA)" > $(VENV)/.installed; \
+	fi
 
 # checkov's own venv (~1.5 min to build) only when the tests run may need it (tests/infra): not for
 # `make test PYTEST_ARGS=services/reviews` and the like. Unknown words keep it, to be safe.

@@ -54,10 +54,12 @@ sarif: venv checkov-venv ## bandit + checkov results as SARIF in SARIF_DIR (neve
 
 # ---- Terraform plan sealing (the pipeline applies exactly the plan it showed) -----------------
 # After `make plan ENV=x`: seal .local/terraform/x.tfplan and render it into PLAN_OUT.
-# Before `make apply ENV=x TFPLAN=...`: verify the downloaded plan (PLAN_IN) against its seal.
+# The apply job never receives the binary plan (its embedded state holds secrets in clear): it plans
+# again and `make plan-verify PLAN_SEAL=<the reviewed seal>` refuses that new plan unless it is for
+# this environment and commit and renders exactly as the reviewed one; then `make apply TFPLAN=...`.
 COMMIT             ?= $(shell git rev-parse HEAD 2>/dev/null || echo local)
 PLAN_OUT            = $(STATE)/plan-out/$(ENV)
-PLAN_IN            ?= $(STATE)/plan-in
+PLAN_SEAL          ?= $(PLAN_OUT)/seal.json
 DETAILS_URL        ?=
 GITHUB_OUTPUT_FILE ?=
 SUMMARY_FILE       ?=
@@ -67,7 +69,7 @@ REPORT_MAX_CHARS   ?= 60000
 
 plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summary.json in .local/plan-out/ENV
 	$(TF_ENV) $(PY) scripts/ci/plan_guard.py seal --chdir $(STACK) --plan $(TF_STATE)/$(ENV).tfplan \
-	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT)
+	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT) $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE))
 	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars $(REPORT_MAX_CHARS) \
 	  --marker plan-report:$(ENV) $(if $(DETAILS_URL),--details-url $(DETAILS_URL)) \
 	  --out $(PLAN_OUT)/report.md --summary-json $(PLAN_OUT)/summary.json \
@@ -78,18 +80,18 @@ plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summa
 	$(if $(SUMMARY_FILE),$(PY) scripts/ci/job_summary.py $(PLAN_OUT)/full-report.md $(PLAN_OUT)/plan.txt >> $(SUMMARY_FILE))
 	@cat $(PLAN_OUT)/summary.json
 
-plan-verify: tf-init ## Refuse ENV's plan in PLAN_IN unless it matches its seal (checksum, env, commit, rendering)
-	$(TF_ENV) $(PY) scripts/ci/plan_guard.py verify --chdir $(STACK) \
-	  --plan $(PLAN_IN)/terraform/$(ENV).tfplan --seal $(PLAN_IN)/plan-out/$(ENV)/seal.json \
-	  --env $(ENV) --commit $(COMMIT)
+plan-verify: tf-init ## Refuse ENV's new plan unless it renders exactly as the reviewed one (PLAN_SEAL: env, commit, rendering)
+	$(TF_ENV) $(PY) scripts/ci/plan_guard.py verify --chdir $(STACK) --replanned \
+	  --plan $(TF_STATE)/$(ENV).tfplan --seal $(PLAN_SEAL) --env $(ENV) --commit $(COMMIT)
 
 SMOKE_TIMEOUT  ?= 300
 SMOKE_DIR      ?= $(STATE)/smoke
 SMOKE_BASE_URL ?=
+REVISION       ?=
 
-smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from its Secrets Manager)
+smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from its Secrets Manager; REVISION=sha waits for it)
 	$(TF_ENV) $(PY) scripts/ci/smoke_env.py --env $(ENV) --timeout $(SMOKE_TIMEOUT) --out-dir $(SMOKE_DIR) \
-	  $(if $(SMOKE_BASE_URL),--base-url $(SMOKE_BASE_URL))
+	  $(if $(SMOKE_BASE_URL),--base-url $(SMOKE_BASE_URL)) $(if $(REVISION),--revision $(REVISION))
 
 # ---- Local rehearsal of the main-branch pipeline (scripts/ci/rehearsal.py) --------------------
 # Each stage is its own target, so a failure names its stage: `make pipeline-deploy` re-runs one.

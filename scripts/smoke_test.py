@@ -1,7 +1,9 @@
 """Smoke test of a deployed (or local) storefront, run by the pipeline after every deploy.
 
 Checks, each by name (services and paths come from the manifests):
-  <service>-health, <service>-ready    through --base-url (CloudFront, or the local edge)
+  <service>-health, <service>-ready    through --base-url (CloudFront, or the local edge); with
+                      --revision, health must also name that revision (the image tag the task
+                      definition runs): retried until the new tasks are the ones answering
   alb-<service>-health, alb-<service>-ready   through --alb-url, when given
   static-page         the site's index is served with every header in web/security-headers.json
   api-auth-required   a mutating call without X-Api-Key is refused (401/403) and changes nothing
@@ -24,6 +26,7 @@ import argparse
 import html
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -103,6 +106,19 @@ def check_get_200(base: str, path: str) -> Callable[[Context], str]:
     def check(ctx: Context) -> str:
         _expect(ctx.client.get(_url(base, path)), 200)
         return f"GET {path} -> 200"
+
+    return check
+
+
+def check_health(base: str, path: str, revision: str | None) -> Callable[[Context], str]:
+    def check(ctx: Context) -> str:
+        response = _expect(ctx.client.get(_url(base, path)), 200)
+        if revision is None:
+            return f"GET {path} -> 200"
+        serving = _json(response).get("revision")
+        if serving != revision:
+            raise CheckError(f"GET {path}: revision {serving!r} serves, waiting for {revision!r}")
+        return f"GET {path} -> 200, revision {revision}"
 
     return check
 
@@ -261,13 +277,15 @@ def cleanup(ctx: Context) -> list[str]:
     return problems
 
 
-def build_checks(alb_url: str | None, waf_probe: bool, base_url: str) -> dict[str, Callable[[Context], str]]:
+def build_checks(
+    alb_url: str | None, waf_probe: bool, base_url: str, revision: str | None = None
+) -> dict[str, Callable[[Context], str]]:
     checks: dict[str, Callable[[Context], str]] = {}
     for m in manifests.load_all():
-        checks[f"{m.name}-health"] = check_get_200(base_url, m.health_path)
+        checks[f"{m.name}-health"] = check_health(base_url, m.health_path, revision)
         checks[f"{m.name}-ready"] = check_get_200(base_url, m.ready_path)
         if alb_url:
-            checks[f"alb-{m.name}-health"] = check_get_200(alb_url, m.health_path)
+            checks[f"alb-{m.name}-health"] = check_health(alb_url, m.health_path, revision)
             checks[f"alb-{m.name}-ready"] = check_get_200(alb_url, m.ready_path)
     checks["static-page"] = check_static_page
     checks["api-auth-required"] = check_auth_required
@@ -355,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--waf-probe", action="store_true", help="also check that the WAF blocks SQL injection"
     )
+    parser.add_argument(
+        "--revision", help="the revision (image tag / commit) every health answer must name (waits for it)"
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds to keep retrying (default 300)")
     parser.add_argument("--interval", type=float, default=5, help="seconds between rounds (default 5)")
     parser.add_argument("--request-timeout", type=float, default=10, help="seconds per HTTP request")
@@ -365,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     _check_url(parser, "--alb-url", args.alb_url)
     if args.timeout < 0 or args.interval <= 0:
         parser.error("--timeout must be >= 0 and --interval > 0")
+    if args.revision is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", args.revision):
+        parser.error("--revision must be 1-128 letters, digits, '_', '.' or '-'")
 
     keys, missing = {}, []
     for service in ("catalog", "orders"):
@@ -380,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    checks = build_checks(args.alb_url, args.waf_probe, args.base_url)
+    checks = build_checks(args.alb_url, args.waf_probe, args.base_url, args.revision)
     print(
         f"smoke test of {args.base_url}: {len(checks)} checks, retrying up to {args.timeout:.0f}s", flush=True
     )

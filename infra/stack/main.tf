@@ -99,6 +99,7 @@ module "service" {
   }
 
   image                 = local.images[each.key]
+  revision              = var.image_tag
   cpu                   = each.value.resources.cpu
   memory                = each.value.resources.memory
   port                  = each.value.port

@@ -85,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     lg = sub.add_parser("last-good", help="images of the last good deploy")
     lg.add_argument("--env", required=True, choices=ENVIRONMENTS)
     lg.add_argument("--out", type=Path, required=True)
-    lg.add_argument("--github-output", type=Path, help="also append images=<json> to this file")
+    lg.add_argument("--github-output", type=Path, help="also append images=<json> and tag=<sha> to this file")
     p = sub.add_parser("passed", help="images of a commit that passed the smoke test")
     p.add_argument("--env", required=True, choices=ENVIRONMENTS)
     p.add_argument("--sha", required=True)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--github-output", type=Path, help="also append images=<json> to this file")
+    p.add_argument("--github-output", type=Path, help="also append images=<json> and tag=<sha> to this file")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "record":
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.github_output:
             with args.github_output.open("a") as fh:
                 fh.write(f"images={images.model_dump_json()}\n")
+                fh.write(f"tag={images.tag}\n")
         print(f"{args.env}: commit {images.tag} passed the smoke test with {len(images.images)} image(s)")
         return 0
     except NotRecordedError as exc:

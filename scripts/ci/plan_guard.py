@@ -5,13 +5,17 @@ human-readable rendering (`terraform show -no-color`), the environment and the c
 the renderings beside it (plan.txt for humans and artifacts, plan.json for scripts/plan_report.py;
 plan.json holds sensitive values in clear, so it never goes into an artifact).
 
-`verify` runs right before the apply, on the plan downloaded from the artifact: the file must
-hash to the sealed value, the seal must be for this environment and this commit, and Terraform
-must render it to the same text as at plan time. Terraform itself then refuses a stale plan (state
-changed since the plan) at apply time.
+`verify` runs right before the apply. The pipeline never moves the binary plan between jobs (its
+embedded state holds secret values in clear): the apply job plans again with the same inputs and
+`verify --replanned` requires that new plan to be for this environment and commit and to render to
+exactly the text that was reviewed (the seal travels as a job output: hashes only). Without
+--replanned the plan file itself must also hash to the sealed value. Terraform then refuses a
+stale plan (state changed since the plan) at apply time.
 
     plan_guard.py seal   --chdir infra/stack --plan PLAN --env dev --commit SHA --out-dir DIR
+                         [--github-output FILE]   (appends seal=<one-line JSON>)
     plan_guard.py verify --chdir infra/stack --plan PLAN --env dev --commit SHA --seal DIR/seal.json
+                         [--replanned]
 
 Exit status: 0 ok; 1 the plan does not match its seal (one line says why); 2 bad input.
 """
@@ -75,7 +79,7 @@ def seal(chdir: Path, plan: Path, env: str, commit: str, out_dir: Path) -> Seal:
     return record
 
 
-def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path) -> Seal:
+def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path, replanned: bool = False) -> Seal:
     try:
         record = Seal.model_validate_json(seal_file.read_text())
     except (OSError, ValidationError) as exc:
@@ -87,14 +91,13 @@ def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path) -> S
     if not plan.is_file():
         raise MismatchError(f"{plan}: plan file missing")
     actual = sha256_file(plan)
-    if actual != record.plan_sha256:
+    if not replanned and actual != record.plan_sha256:
         sealed = record.plan_sha256[:12]
         raise MismatchError(f"{plan}: checksum {actual[:12]} does not match the sealed {sealed}")
     shown = hashlib.sha256(terraform_show(chdir, plan, "-no-color").encode()).hexdigest()
     if shown != record.show_sha256:
-        raise MismatchError(
-            "terraform renders the plan differently than at plan time (config/providers changed)"
-        )
+        what = "the new plan differs from the reviewed one" if replanned else "config/providers changed"
+        raise MismatchError(f"terraform renders the plan differently than at plan time ({what})")
     return record
 
 
@@ -109,15 +112,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--commit", required=True)
         if name == "seal":
             p.add_argument("--out-dir", type=Path, required=True)
+            p.add_argument("--github-output", type=Path, help="append seal=<one-line JSON> to this file")
         else:
             p.add_argument("--seal", type=Path, required=True)
+            p.add_argument(
+                "--replanned", action="store_true", help="a fresh plan: compare its rendering only"
+            )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "seal":
             record = seal(args.chdir, args.plan, args.env, args.commit, args.out_dir)
+            if args.github_output:
+                with args.github_output.open("a") as fh:
+                    fh.write(f"seal={record.model_dump_json()}\n")
             print(f"sealed plan for {record.environment} at {record.commit}: sha256 {record.plan_sha256}")
         else:
-            record = verify(args.chdir, args.plan, args.env, args.commit, args.seal)
+            record = verify(args.chdir, args.plan, args.env, args.commit, args.seal, args.replanned)
             print(f"plan matches its seal: {record.environment} at {record.commit}, {record.plan_sha256}")
     except ValidationError as exc:
         first = exc.errors()[0]

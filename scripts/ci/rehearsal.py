@@ -11,7 +11,7 @@ scripts, against the AWS emulator (moto) instead of an AWS account and podman in
                                  emulator's ECR with tag = commit; digests recorded and collected
                                  by scripts/ci/ci_images.py exactly as in CI
     deploy                       make plan ENV=local (images by digest) -> make plan-seal ->
-                                 make plan-verify -> make apply ENV=local TFPLAN=<sealed plan>
+                                 make plan (again) -> make plan-verify -> make apply
     secrets                      scripts/sync_secrets.py --env local (generated values)
     static                       make publish-static ENV=local
     run                          ECS stand-in: the emulator cannot run tasks, so each service's
@@ -275,19 +275,14 @@ def stage_deploy(state: dict) -> None:
     env = {**emulator_env(state), **_tfvars(emulator_env(state))}
     make("plan", "ENV=local", TF, f"IMAGE_TAG={env['TF_VAR_image_tag']}", env=env)
     make("plan-seal", "ENV=local", TF, f"COMMIT={state['commit']}", env=env)
-    # What the apply job downloads: the plan and its seal, in the artifact's layout.
-    plan_in = STATE_DIR / "plan-in"
-    (plan_in / "terraform").mkdir(parents=True, exist_ok=True)
-    (plan_in / "plan-out" / ENV).mkdir(parents=True, exist_ok=True)
-    plan_in.joinpath("terraform", f"{ENV}.tfplan").write_bytes(
-        (MAKE_STATE / "terraform/local.tfplan").read_bytes()
-    )
-    plan_in.joinpath("plan-out", ENV, "seal.json").write_text(
-        (MAKE_STATE / "plan-out/local/seal.json").read_text()
-    )
+    # What the apply job receives: the seal only (a job output). It plans again and applies that
+    # new plan only if it renders exactly as the reviewed one.
+    reviewed = STATE_DIR / "reviewed-seal.json"
+    reviewed.write_text((MAKE_STATE / "plan-out/local/seal.json").read_text())
     print((MAKE_STATE / "plan-out/local/report.md").read_text().split("#### Changed resources")[0])
-    make("plan-verify", "ENV=local", TF, f"COMMIT={state['commit']}", f"PLAN_IN={plan_in}", env=env)
-    make("apply", "ENV=local", TF, f"TFPLAN={plan_in / 'terraform' / 'local.tfplan'}", env=env)
+    make("plan", "ENV=local", TF, f"IMAGE_TAG={env['TF_VAR_image_tag']}", env=env)
+    make("plan-verify", "ENV=local", TF, f"COMMIT={state['commit']}", f"PLAN_SEAL={reviewed}", env=env)
+    make("apply", "ENV=local", TF, f"TFPLAN={MAKE_STATE / 'terraform' / 'local.tfplan'}", env=env)
 
 
 def stage_static(state: dict) -> None:

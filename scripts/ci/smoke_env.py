@@ -5,7 +5,9 @@ ORDERS_API_KEY taken from the environment's secrets (names from the manifests), 
 them. The Terraform root must be initialised for the environment (``make smoke`` runs
 ``make tf-init`` first).
 
-    python scripts/ci/smoke_env.py --env dev [--base-url URL] [--timeout S] [--out-dir DIR]
+    python scripts/ci/smoke_env.py --env dev [--revision SHA] [--base-url URL] [--timeout S] [--out-dir DIR]
+
+--revision: every health answer must name it (the new task definition serves), retried until then.
 
 --base-url overrides the public URL (the local rehearsal points it at the local edge).
 Exit status: smoke_test.py's (0 passed, 1 a check failed, 2 usage), or 2 when outputs are missing.
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, choices=("dev", "prod", "local"))
     parser.add_argument("--base-url", help="public URL (default: from the Terraform outputs)")
+    parser.add_argument("--revision", help="the revision the health answers must name (waits for it)")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--out-dir", type=Path, default=manifests.REPO_ROOT / ".local" / "smoke")
     parser.add_argument("--chdir", type=Path, default=STACK, help="Terraform root (initialised)")
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     # through the public URL; in AWS the WAF sits in front of it and must block an injection probe.
     if args.env in ("dev", "prod") and not args.base_url:
         argv_smoke.append("--waf-probe")
+    if args.revision:
+        argv_smoke += ["--revision", args.revision]
     argv_smoke += ["--timeout", str(args.timeout), "--report", str(args.out_dir / f"smoke-{args.env}.json")]
     argv_smoke += ["--junit", str(args.out_dir / f"smoke-{args.env}-junit.xml")]
     print(f"smoke test of {args.env} at {base}", flush=True)

@@ -176,7 +176,9 @@ def test_deploy_records_gate_releases_and_name_the_rollback_target(aws, tmp_path
         env=aws.env,
     )
     assert lg.returncode == 0, lg.stderr
-    assert json.loads(gh.read_text().removeprefix("images=")) == json.loads(good.read_text())
+    outputs = dict(line.split("=", 1) for line in gh.read_text().splitlines())
+    assert json.loads(outputs["images"]) == json.loads(good.read_text())
+    assert outputs["tag"] == sha  # the revision the rollback's smoke test waits for
     passed = cli(
         "deploy_record.py",
         "passed",

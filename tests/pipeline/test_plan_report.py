@@ -24,6 +24,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "plan_report"
 SCRIPT = REPO_ROOT / "scripts" / "plan_report.py"
 GUARD = REPO_ROOT / "scripts" / "ci" / "plan_guard.py"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+CHANGE = {"TF_VAR_table_hash_key": "id", "TF_VAR_keep_bucket": "false"}  # the reviewed change
 
 pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
@@ -66,10 +67,7 @@ def plans(moto, tmp_path_factory: pytest.TempPathFactory) -> Plans:
         return path
 
     unchanged = plan("same.tfplan", {"TF_VAR_api_key": first})
-    changed = plan(
-        "change.tfplan",
-        {"TF_VAR_api_key": second, "TF_VAR_table_hash_key": "id", "TF_VAR_keep_bucket": "false"},
-    )
+    changed = plan("change.tfplan", {"TF_VAR_api_key": second, **CHANGE})
     return Plans(work, changed, unchanged, (first, second), {**env, "TF_VAR_api_key": second})
 
 
@@ -188,14 +186,17 @@ def test_bad_input_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def verify(
-    plans: Plans, plan: Path, env: str = "dev", commit: str = COMMIT
+    plans: Plans, plan: Path, env: str = "dev", commit: str = COMMIT, replanned: bool = False
 ) -> subprocess.CompletedProcess[str]:
     if not (plans.sealed / "seal.json").exists():  # seal once, as the plan job does
         argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT]
         sealed = plans.guard(*argv, "--out-dir", str(plans.sealed))
         assert sealed.returncode == 0, sealed.stderr
     seal = str(plans.sealed / "seal.json")
-    return plans.guard("verify", "--plan", str(plan), "--env", env, "--commit", commit, "--seal", seal)
+    extra = ["--replanned"] if replanned else []
+    return plans.guard(
+        "verify", "--plan", str(plan), "--env", env, "--commit", commit, "--seal", seal, *extra
+    )
 
 
 def test_seal_writes_the_renderings(plans: Plans) -> None:
@@ -232,6 +233,33 @@ def test_a_plan_for_another_environment_or_commit_is_refused(
     result = verify(plans, plans.plan, env=env, commit=commit)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def test_a_fresh_plan_of_the_same_inputs_passes_only_with_replanned(plans: Plans) -> None:
+    # The apply job plans again (the binary plan never leaves the plan job) with the same inputs.
+    terraform(["plan", "-no-color", "-out", "again.tfplan"], plans.workdir, {**plans.env, **CHANGE})
+    again = plans.workdir / "again.tfplan"
+    assert verify(plans, again).returncode == 1  # another file: refused without --replanned
+    result = verify(plans, again, replanned=True)
+    assert result.returncode == 0, result.stderr
+    assert "plan matches its seal" in result.stdout
+
+
+def test_a_fresh_plan_that_differs_from_the_reviewed_one_is_refused(plans: Plans) -> None:
+    other = {**CHANGE, "TF_VAR_keep_bucket": "true"}  # not what the reviewer saw
+    terraform(["plan", "-no-color", "-out", "other.tfplan"], plans.workdir, {**plans.env, **other})
+    result = verify(plans, plans.workdir / "other.tfplan", replanned=True)
+    assert result.returncode == 1
+    assert "the new plan differs from the reviewed one" in result.stderr
+
+
+def test_the_seal_is_written_as_a_one_line_job_output(plans: Plans, tmp_path: Path) -> None:
+    out = tmp_path / "github_output"
+    argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT]
+    result = plans.guard(*argv, "--out-dir", str(tmp_path / "sealed"), "--github-output", str(out))
+    assert result.returncode == 0, result.stderr
+    (line,) = out.read_text().splitlines()
+    assert json.loads(line.removeprefix("seal="))["commit"] == COMMIT
 
 
 def test_terraform_refuses_the_plan_once_the_state_moved_on(plans: Plans) -> None:

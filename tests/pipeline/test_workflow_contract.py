@@ -32,6 +32,7 @@ ENTRY_POINTS = {
     "drift.yml": "schedule",
 }
 REUSABLE = {
+    "reusable-apply.yml",
     "reusable-quality.yml",
     "reusable-security.yml",
     "reusable-test.yml",
@@ -191,8 +192,11 @@ def test_pull_requests_can_never_apply() -> None:
         for j in load(WORKFLOWS_DIR / "pull-request.yml")["jobs"].values()
         if "terraform" in str(j.get("uses"))
     ]
-    assert {c["with"]["mode"] for c in terraform_calls} == {"plan"}
+    assert {c["with"]["purpose"] for c in terraform_calls} == {"pr"}
     assert {c["with"]["environment"] for c in terraform_calls} == {"dev", "prod"}
+    assert not [
+        j for j in load(WORKFLOWS_DIR / "pull-request.yml")["jobs"].values() if "apply" in str(j.get("uses"))
+    ]
     # Forked pull requests: no job that touches AWS or posts comments runs for them.
     for job_id, job in load(WORKFLOWS_DIR / "pull-request.yml")["jobs"].items():
         if job_id.startswith("plan-") or job_id == "comment":
@@ -228,26 +232,156 @@ def test_drift_detection_only_plans() -> None:
         assert "make apply" not in job.run_text()
 
 
-def test_terraform_apply_is_gated_serialised_and_uses_the_sealed_plan() -> None:
-    tf = load(WORKFLOWS_DIR / "reusable-terraform.yml")
-    plan, apply = tf["jobs"]["plan"], tf["jobs"]["apply"]
-    assert apply["environment"] == "${{ inputs.environment }}"
-    assert plan["environment"] == "${{ inputs.environment }}-plan"
-    assert apply["concurrency"] == {
+def test_terraform_apply_is_gated_serialised_and_applies_only_the_reviewed_plan() -> None:
+    plan = load(WORKFLOWS_DIR / "reusable-terraform.yml")
+    apply = load(WORKFLOWS_DIR / "reusable-apply.yml")
+    assert set(plan["jobs"]) == {"plan"}, "the plan workflow never applies"
+    assert plan["jobs"]["plan"]["environment"] == "${{ inputs.environment }}-plan"
+    job = apply["jobs"]["apply"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    assert job["concurrency"] == {
         "group": "terraform-${{ inputs.environment }}",
         "cancel-in-progress": False,
+        "queue": "max",
     }
-    assert plan["concurrency"]["cancel-in-progress"] is False
-    assert "inputs.mode == 'apply'" in apply["if"]
-    assert "github.event_name != 'pull_request'" in apply["if"]
-    runs = [s.get("run", "") for s in apply["steps"]]
+    assert "github.event_name != 'pull_request'" in job["if"]
+    composite = load(REPO_ROOT / ".github" / "actions" / "apply-reviewed" / "action.yml")
+    runs = [s.get("run", "") for s in composite["runs"]["steps"]]
     verify = next(i for i, r in enumerate(runs) if "make plan-verify" in r)
     do_apply = next(i for i, r in enumerate(runs) if "make apply" in r)
     assert verify < do_apply
-    assert 'TFPLAN=".local/plan-in/terraform/$TARGET_ENV.tfplan"' in runs[do_apply]
+    assert "PLAN_SEAL=reviewed-seal.json" in runs[verify]
+    assert 'TFPLAN=".local/terraform/$TARGET_ENV.tfplan"' in runs[do_apply]
+
+
+def test_the_binary_plan_never_leaves_the_plan_job() -> None:
+    """Defect 8: a .tfplan embeds state with secret values in clear; no artifact may carry one."""
+    for path in ALL_FILES:
+        for job in (load(path).get("jobs") or {}).values():
+            for step in job.get("steps") or []:
+                if str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                    assert ".tfplan" not in str(step["with"]["path"]), f"{path.name}: uploads a binary plan"
+                    assert "terraform/" not in str(step["with"]["path"]), f"{path.name}: uploads a plan dir"
+    plan_steps = load(WORKFLOWS_DIR / "reusable-terraform.yml")["jobs"]["plan"]["steps"]
+    seal = next(s for s in plan_steps if "make plan-seal" in s.get("run", ""))
+    assert 'rm -f ".local/terraform/$TARGET_ENV.tfplan"' in seal["run"]
+
+
+def test_artifact_names_are_unique_per_call_in_a_run() -> None:
+    """Defect 3: deploy and rollback call the plan workflow in one run; upload-artifact refuses a
+    second artifact of the same name, so the name carries the call's purpose."""
+    names = load(WORKFLOWS_DIR / "reusable-terraform.yml")["jobs"]["plan"]["steps"][0]["run"]
+    assert "plan-report-$TARGET_ENV-$PURPOSE-$GITHUB_RUN_ATTEMPT" in names
+    for workflow in ENTRY_POINTS:
+        calls = [
+            (j["with"]["environment"], j["with"]["purpose"])
+            for j in load(WORKFLOWS_DIR / workflow)["jobs"].values()
+            if j.get("uses") == "./.github/workflows/reusable-terraform.yml"
+        ]
+        assert len(calls) == len(set(calls)), f"{workflow}: two plan calls share an artifact name: {calls}"
+
+
+_STATUS_FUNCTION = re.compile(r"\b(always|failure|cancelled)\(\)")
+
+
+def test_the_rollback_path_runs_when_the_deploy_failed() -> None:
+    """Defect 2: without a status function GitHub adds success(), false when anything upstream
+    failed: every job of the rollback path must name its own condition."""
+    jobs = load(WORKFLOWS_DIR / "main.yml")["jobs"]
+    for job_id in ("last-good", "rollback-plan", "rollback", "rollback-smoke", "rolled-back"):
+        cond = str(jobs[job_id].get("if", ""))
+        assert _STATUS_FUNCTION.search(cond), (
+            f"main.yml:{job_id} is skipped whenever the deploy fails: {cond!r}"
+        )
+    assert "needs.last-good.result == 'success'" in jobs["rollback-plan"]["if"]
+    assert "needs.rollback-plan.result == 'success'" in jobs["rollback"]["if"]
+    assert "needs.rollback.result == 'success'" in jobs["rollback-smoke"]["if"]
+    assert jobs["rollback-plan"]["with"]["purpose"] != jobs["plan"]["with"]["purpose"]
+
+
+def test_environment_secrets_are_passed_by_name_to_the_job_that_has_the_environment() -> None:
+    """Defect 4: the documented wiring (GitHub docs, "Reuse workflows"): the called job sets
+    `environment`, the caller passes the secret by name, the callee declares it required."""
+    iface = call_interface(WORKFLOWS_DIR / "reusable-secrets.yml")
+    assert iface["secrets"]["SERVICE_SECRETS"]["required"] is True
+    sync = load(WORKFLOWS_DIR / "reusable-secrets.yml")["jobs"]["sync"]
+    assert sync["environment"] == "${{ inputs.environment }}"
+    for workflow in ENTRY_POINTS:
+        for job_id, job in load(WORKFLOWS_DIR / workflow)["jobs"].items():
+            if job.get("uses") == "./.github/workflows/reusable-secrets.yml":
+                assert job.get("secrets") == {"SERVICE_SECRETS": "${{ secrets.SERVICE_SECRETS }}"}, (
+                    f"{workflow}:{job_id} must pass SERVICE_SECRETS by name"
+                )
+
+
+def test_every_deploy_records_its_last_good_images() -> None:
+    """Defect 5: prod plans (pull requests, drift) compare against prod's last good images."""
+    for workflow, env in (("main.yml", "dev"), ("release.yml", "prod")):
+        text = "\n".join(j.run_text() for j in _live(workflow, "push"))
+        assert f"deploy_record.py record --env {env}" in text, f"{workflow} never records {env}'s last good"
+
+
+def test_smoke_waits_for_the_deployed_revision() -> None:
+    """Defect 6: smoke passes only when the new task definition serves (its health body)."""
+    smoke = call_interface(WORKFLOWS_DIR / "reusable-smoke.yml")
+    assert smoke["inputs"]["revision"]["required"] is True
+    main = load(WORKFLOWS_DIR / "main.yml")["jobs"]
+    assert main["smoke"]["with"]["revision"] == "${{ github.sha }}"
+    assert main["rollback-smoke"]["with"]["revision"] == "${{ needs.last-good.outputs.tag }}"
+    release = "\n".join(j.run_text() for j in _live("release.yml", "push"))
+    assert "make smoke ENV=prod" in release
+    assert 'REVISION="$GITHUB_SHA"' in release
+
+
+def test_deploys_queue_every_push_and_drift_shares_their_group() -> None:
+    """Defects 7 and 11: one pending run per group drops pushes (queue: max keeps them), and a
+    drift plan waits for the deploy of its environment (same group), with the state lock."""
+    for workflow, group in (("main.yml", "deploy-dev"), ("release.yml", "deploy-prod")):
+        assert load(WORKFLOWS_DIR / workflow)["concurrency"] == {
+            "group": group,
+            "cancel-in-progress": False,
+            "queue": "max",
+        }, workflow
+    drift = load(WORKFLOWS_DIR / "drift.yml")["jobs"]
+    assert drift["plan-dev"]["concurrency"]["group"] == "deploy-dev"
+    assert drift["plan-prod"]["concurrency"]["group"] == "deploy-prod"
+    assert drift["plan-dev"]["concurrency"]["queue"] == "max"
+    for path in ALL_FILES:
+        assert "-lock=false" not in path.read_text(), f"{path.name}: plans must take the state lock"
+
+
+def test_a_destructive_plan_stops_before_apply_unless_approved() -> None:
+    """Defect 9: the `destructive` output stops the run before any apply, saying how to approve."""
+    steps = load(WORKFLOWS_DIR / "reusable-terraform.yml")["jobs"]["plan"]["steps"]
+    stop = next(s for s in steps if "stop-if-destructive" in str(s.get("if")))
+    assert "APPROVE_DESTRUCTIVE_PLAN_SHA" in stop["run"]
+    assert "exit 1" in stop["run"]
     for workflow in ("main.yml", "release.yml"):
-        group = load(WORKFLOWS_DIR / workflow)["concurrency"]
-        assert group["cancel-in-progress"] is False, workflow
+        jobs = load(WORKFLOWS_DIR / workflow)["jobs"]
+        appliers = [i for i, j in jobs.items() if "apply" in str(j.get("uses")) or "apply-reviewed" in str(j)]
+        assert appliers, workflow
+        for job_id in appliers:
+            sealed_by = re.findall(r"needs\.([\w-]+)\.outputs\.seal", str(jobs[job_id]))
+            assert len(sealed_by) == 1, f"{workflow}:{job_id} applies no reviewed plan"
+            assert sealed_by[0] in jobs[job_id]["needs"]
+            assert jobs[sealed_by[0]]["with"]["stop-if-destructive"] is True, f"{workflow}:{sealed_by[0]}"
+
+
+def test_a_release_asks_for_one_approval() -> None:
+    """Defect 10: every job naming an environment with required reviewers (prod) waits for its own
+    approval, so exactly one job of a release runs in `prod`, and it needs no artifact."""
+    in_prod = [j for j in _live("release.yml", "push") if j.environment == "prod"]
+    assert [j.name for j in in_prod] == ["release.yml:release"], [j.name for j in in_prod]
+    steps = str(in_prod[0].steps)
+    assert "download-artifact" not in steps
+    for needed in (
+        "apply-reviewed",
+        "sync_secrets.py",
+        "publish-static",
+        "make smoke",
+        "deploy_record.py record",
+    ):
+        assert needed in steps, f"the approved release job does not run {needed}"
 
 
 def _run_blocks() -> list[str]:

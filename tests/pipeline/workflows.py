@@ -92,7 +92,17 @@ class LiveJob:
         return self.job.get("steps") or []
 
     def run_text(self) -> str:
-        return "\n".join(substitute(s.get("run", ""), self.inputs) for s in self.steps)
+        """Every `run:` of the job, those of the local composite actions it uses included."""
+        texts = []
+        for step in self.steps:
+            texts.append(substitute(step.get("run", ""), self.inputs))
+            uses = str(step.get("uses", ""))
+            if uses.startswith("./"):
+                given = {k: substitute(v, self.inputs) for k, v in (step.get("with") or {}).items()}
+                action = load(REPO_ROOT / uses / "action.yml")
+                for inner in (action.get("runs") or {}).get("steps") or []:
+                    texts.append(substitute(inner.get("run", ""), given))
+        return "\n".join(texts)
 
     def assumes_role(self) -> bool:
         return any(str(s.get("uses", "")).startswith(ROLE_ACTION + "@") for s in self.steps)

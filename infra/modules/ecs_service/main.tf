@@ -22,6 +22,7 @@ locals {
     TABLE_NAME   = var.table_name
     HEALTH_PATH  = var.health_path
     LOG_LEVEL    = var.log_level
+    REVISION     = var.revision
     AWS_REGION   = data.aws_region.current.name
   })
 

@@ -175,6 +175,16 @@ variable "log_retention_days" {
   }
 }
 
+variable "revision" {
+  description = "The release the task runs (the image tag, i.e. the commit): REVISION, reported by the health check body so a smoke test can wait for it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,128}$", var.revision))
+    error_message = "revision must be 1-128 letters, digits, '_', '.' or '-'."
+  }
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of the service."
   type        = string

@@ -379,7 +379,7 @@ def test_oversized_body_is_413(client: TestClient) -> None:
 
 
 def test_health_ready_and_docs_live_under_the_prefix(client: TestClient) -> None:
-    assert client.get("/catalog/health").json() == {"status": "ok"}
+    assert client.get("/catalog/health").json() == {"status": "ok", "revision": "unknown"}
     assert client.get("/catalog/ready").json()["status"] == "ready"
     spec = client.get("/catalog/openapi.json").json()
     assert set(spec["components"]["securitySchemes"]) == {"ApiKey", "ServiceToken"}
@@ -465,3 +465,11 @@ def test_405_lists_the_methods_the_path_allows(client: TestClient) -> None:
     r = client.post(f"{BASE}/{p['id']}", headers=API)
     assert r.status_code == 405
     assert r.headers["Allow"] == "DELETE, GET, PATCH"
+
+
+def test_health_names_the_revision_the_task_definition_runs(moto) -> None:
+    # The smoke test waits for this body to name the deployed commit (old tasks name the old one).
+    with app_env("catalog", "any-table", moto.env, {"REVISION": "0123abc"}):
+        app = create_app()
+    with TestClient(app) as c:
+        assert c.get("/catalog/health").json() == {"status": "ok", "revision": "0123abc"}

@@ -29,9 +29,9 @@ LOGGER = logging.getLogger("svc_common.app")
 class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["ok"]
-
-
-HEALTH_OK = Health(status="ok").model_dump_json().encode()
+    # The release this process runs (the image tag, i.e. the commit, from the task definition's
+    # REVISION): a smoke test waits until the new revision is the one answering.
+    revision: str
 
 
 class Readiness(BaseModel):
@@ -84,6 +84,7 @@ def create_service_app(
         setattr(app.state, key, value)
 
     ops = APIRouter(prefix=prefix, tags=["operations"])
+    health_ok = Health(status="ok", revision=settings.revision).model_dump_json().encode()
 
     @ops.get(
         "/health",
@@ -93,8 +94,8 @@ def create_service_app(
     )
     async def health() -> Response:
         # The hottest route (every probe): async, so no trip through the thread pool, and a
-        # constant body, so no model to validate and serialise per call.
-        return Response(HEALTH_OK, media_type="application/json")
+        # body fixed for the process's life, so no model to validate and serialise per call.
+        return Response(health_ok, media_type="application/json")
 
     @ops.get(
         "/ready",

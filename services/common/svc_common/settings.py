@@ -15,6 +15,8 @@ class ServiceSettings(BaseSettings):
     environment: str = Field(default="local", min_length=1, max_length=32)
     table_name: str = Field(min_length=3, max_length=255)
     log_level: str = "INFO"
+    # The release running (REVISION: the image tag = the commit; set by the task definition).
+    revision: str = Field(default="unknown", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
     shutdown_grace_seconds: float = Field(default=25.0, ge=1)
     # Clients send this in X-Api-Key for mutating calls.
     api_key: SecretStr = Field(min_length=16)

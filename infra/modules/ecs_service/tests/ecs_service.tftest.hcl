@@ -42,6 +42,7 @@ variables {
   target_group_arn_suffix    = "targetgroup/storefront-local-orders/73e2d6bc24d8a067"
   namespace_id               = "ns-abcdefghijklmnop"
   image                      = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/storefront/orders:git-4f9c2e1a7b3d"
+  revision                   = "4f9c2e1a7b3d"
   cpu                        = 256
   memory                     = 512
   port                       = 8082
@@ -79,8 +80,9 @@ run "task_definition_follows_the_runtime_contract" {
   assert {
     condition = {
       for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value
-      if contains(["PORT", "SERVICE_NAME", "ENVIRONMENT", "TABLE_NAME", "HEALTH_PATH", "CATALOG_URL"], e.name)
+      if contains(["PORT", "SERVICE_NAME", "ENVIRONMENT", "TABLE_NAME", "HEALTH_PATH", "CATALOG_URL", "REVISION"], e.name)
       } == {
+      REVISION     = "4f9c2e1a7b3d"
       PORT         = "8082"
       SERVICE_NAME = "orders"
       ENVIRONMENT  = "local"

@@ -1,0 +1,47 @@
+"""Smoke waits until the NEW revision serves: health bodies name the image tag their task runs.
+
+While ECS still routes to the old tasks, the health check answers 200 with the old revision; the
+smoke test must keep retrying (and fail at its deadline) instead of passing on the old tasks, or
+record-good would record images that never went live.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import smoke_test
+
+
+def _ctx(answers: list[str], seen: list[str]) -> smoke_test.Context:
+    def handler(request: httpx.Request) -> httpx.Response:
+        revision = answers[min(len(seen), len(answers) - 1)]
+        seen.append(revision)
+        return httpx.Response(200, json={"status": "ok", "revision": revision})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return smoke_test.Context("http://edge.invalid", None, {}, client)
+
+
+def test_health_passes_only_once_the_expected_revision_answers() -> None:
+    seen: list[str] = []
+    ctx = _ctx(["old111", "old111", "new222"], seen)
+    checks = {"catalog-health": smoke_test.check_health(ctx.base_url, "/catalog/health", "new222")}
+    (result,) = smoke_test.run_checks(checks, ctx, timeout=5, interval=0.01)
+    assert result.passed, result.detail
+    assert result.attempts == 3
+    assert seen == ["old111", "old111", "new222"]
+
+
+def test_health_fails_at_the_deadline_while_the_old_revision_still_serves() -> None:
+    ctx = _ctx(["old111"], [])
+    checks = {"catalog-health": smoke_test.check_health(ctx.base_url, "/catalog/health", "new222")}
+    (result,) = smoke_test.run_checks(checks, ctx, timeout=0.05, interval=0.01)
+    assert not result.passed
+    assert "revision 'old111' serves, waiting for 'new222'" in result.detail
+
+
+def test_a_malformed_revision_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        smoke_test.main(["--base-url", "http://127.0.0.1:9", "--revision", "bad revision;"])
+    assert exc.value.code == 2
+    assert "--revision must be" in capsys.readouterr().err
