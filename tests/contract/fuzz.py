@@ -41,6 +41,12 @@ def run_schemathesis(openapi_url: str, headers: dict[str, str], name: str) -> su
         argv += ["-H", f"{key}: {value}"]
     env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""}
     # Run inside test-output/ so schemathesis' own cache never lands in the repository.
-    return subprocess.run(
+    result = subprocess.run(
         argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=output_dir("schemathesis", name)
     )
+    # The run's own figures (test cases generated, failures), for the report and the benchmarks.
+    lines = result.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if "Test cases:" in line), len(lines))
+    summary = [line.strip() for line in lines[start : start + 4] if line.strip()]
+    print(f"\n[schemathesis {name}] " + " | ".join(summary))
+    return result
