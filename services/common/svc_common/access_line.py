@@ -64,7 +64,11 @@ class AccessLine:
         request_id: str,
         now: float,
     ) -> str:
-        """The line; ``route_path`` is the matched route's template (None: unmatched)."""
+        """The line; ``route_path`` is the matched route's template (None: unmatched).
+
+        ``request_id`` is one svc_common.context.accept_request_id returned: its characters
+        ([A-Za-z0-9._:-]) need no JSON escaping, so it is written as it is.
+        """
         if route_path:
             key = (method, route_path)
             route = self._routes.get(key)
@@ -81,7 +85,7 @@ class AccessLine:
             self._second = second
         latency = repr(latency_ms)  # the text json.dumps gives a float
         return (
-            f'{{"time":"{self._second_text}.{millis % 1000:03d}Z"{self._head}{_str(request_id)},'
+            f'{{"time":"{self._second_text}.{millis % 1000:03d}Z"{self._head}"{request_id}",'
             f'"type":"access","method":{_str(method)},"path":{_str(path)},"route":{route},'
             f'"status":{status},"latency_ms":{latency}{self._dims}{route},"Requests":1,'
             f'"Latency":{latency},"Errors4xx":{1 if 400 <= status < 500 else 0},'
