@@ -93,27 +93,40 @@ smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from
 	$(TF_ENV) $(PY) scripts/ci/smoke_env.py --env $(ENV) --timeout $(SMOKE_TIMEOUT) --out-dir $(SMOKE_DIR) \
 	  $(if $(SMOKE_BASE_URL),--base-url $(SMOKE_BASE_URL)) $(if $(REVISION),--revision $(REVISION))
 
-# ---- Local rehearsal of the main-branch pipeline (scripts/ci/rehearsal.py) --------------------
-# Each stage is its own target, so a failure names its stage: `make pipeline-deploy` re-runs one.
-# The emulator and everything started are always torn down at the end (pipeline-destroy).
-PIPELINE_STAGES := quality security test emulator images deploy secrets static run smoke
-REHEARSAL       := $(PY) scripts/ci/rehearsal.py
+# ---- The workflows proven by running them (tests/pipeline/test_workflows_act.py) ---------------
+# act runs .github/workflows/*.yml as they are, GitHub is played on loopback, AWS is the emulator.
+# Needs the shared action cache (STOREFRONT_SHARED_DIR, default ../shared). Per-job timings print.
+PIPELINE_TESTS := tests/pipeline/test_workflows_act.py
 
-.PHONY: pipeline $(addprefix pipeline-,$(PIPELINE_STAGES) destroy timings)
+.PHONY: pipeline
 
-pipeline: venv ## Rehearse main's pipeline here: checks, images, emulator deploy, static, smoke, destroy
-	@failed=""; for stage in $(PIPELINE_STAGES); do \
-	  echo "==== pipeline stage: $$stage"; \
-	  $(MAKE) pipeline-$$stage || { failed=$$stage; break; }; \
+pipeline: venv ## Run the real workflow YAML with act: pull request (fork and same repo) and the other proven flows
+	@rc=0; $(BIN)/pytest $(PIPELINE_TESTS) -p no:xdist -s -rA $(PYTEST_ARGS) || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "PIPELINE NOT RUN: the shared action cache was not found (set STOREFRONT_SHARED_DIR)" >&2; exit 1; fi; \
+	  exit $$rc
+
+# ---- Rehearsal of main's deploy path (scripts/ci/rehearsal.py) -------------------------------
+# Kept until the act proof can run main.yml's deploy against the emulator (dev/prod stacks need
+# emulator features it lacks, see design.md): checks, podman images, plan/apply to ENV=local, the
+# deployed task definitions run with podman behind the edge, smoke test, destroy.
+REHEARSAL_STAGES := quality security test emulator images deploy secrets static run smoke
+REHEARSAL        := $(PY) scripts/ci/rehearsal.py
+
+.PHONY: rehearsal $(addprefix rehearsal-,$(REHEARSAL_STAGES) destroy timings)
+
+rehearsal: venv ## Rehearse main's deploy path here: checks, images, emulator deploy, static, smoke, destroy
+	@failed=""; for stage in $(REHEARSAL_STAGES); do \
+	  echo "==== rehearsal stage: $$stage"; \
+	  $(MAKE) rehearsal-$$stage || { failed=$$stage; break; }; \
 	done; \
-	echo "==== pipeline stage: destroy"; \
-	$(MAKE) pipeline-destroy || failed="$${failed:-destroy}"; \
+	echo "==== rehearsal stage: destroy"; \
+	$(MAKE) rehearsal-destroy || failed="$${failed:-destroy}"; \
 	$(REHEARSAL) timings; \
-	if [ -n "$$failed" ]; then echo "PIPELINE FAILED at stage '$$failed' (re-run: make pipeline-$$failed)" >&2; exit 1; fi; \
-	echo "PIPELINE PASSED"
+	if [ -n "$$failed" ]; then echo "REHEARSAL FAILED at stage '$$failed' (re-run: make rehearsal-$$failed)" >&2; exit 1; fi; \
+	echo "REHEARSAL PASSED"
 
-pipeline-quality pipeline-security pipeline-test pipeline-emulator pipeline-images pipeline-secrets pipeline-deploy pipeline-static pipeline-run pipeline-smoke pipeline-destroy: venv
-	@$(REHEARSAL) stage $(patsubst pipeline-%,%,$@)
+$(addprefix rehearsal-,$(REHEARSAL_STAGES) destroy): venv
+	@$(REHEARSAL) stage $(patsubst rehearsal-%,%,$@)
 
-pipeline-timings: ## Seconds per stage of the last rehearsal
+rehearsal-timings: ## Seconds per stage of the last rehearsal
 	@$(REHEARSAL) timings

@@ -1,4 +1,4 @@
-"""Rehearse the main-branch pipeline on this machine, one stage at a time (``make pipeline``).
+"""Rehearse main's deploy path on this machine, one stage at a time (``make rehearsal``).
 
 The stages are the jobs of .github/workflows/main.yml, run with the same make targets and
 scripts, against the AWS emulator (moto) instead of an AWS account and podman instead of buildx:
@@ -21,7 +21,7 @@ scripts, against the AWS emulator (moto) instead of an AWS account and podman in
                                  are recorded as local's last good deploy (deploy_record.py)
     destroy                      stop what ran, make destroy ENV=local, stop the emulator
 
-    python scripts/ci/rehearsal.py stage <name>    one stage (make pipeline-<name>)
+    python scripts/ci/rehearsal.py stage <name>    one stage (make rehearsal-<name>)
     python scripts/ci/rehearsal.py timings         seconds per stage of the last rehearsal
 
 State (ports, pids, images.json, logs, timings) lives in .local/pipeline/.
@@ -101,7 +101,7 @@ def save_state(state: dict) -> None:
 
 def emulator_env(state: dict) -> dict[str, str]:
     if "moto_port" not in state:
-        raise StageError("the emulator is not running: run `make pipeline-emulator` first")
+        raise StageError("the emulator is not running: run `make rehearsal-emulator` first")
     return {**os.environ, **EMULATOR_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{state['moto_port']}"}
 
 
@@ -375,7 +375,7 @@ def stage_run(state: dict) -> None:
 
 def stage_smoke(state: dict) -> None:
     if "edge_port" not in state:
-        raise StageError("nothing runs: run `make pipeline-run` first")
+        raise StageError("nothing runs: run `make rehearsal-run` first")
     env = emulator_env(state)
     smoke_dir = STATE_DIR / "smoke"
     make(

