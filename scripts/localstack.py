@@ -783,14 +783,9 @@ def down(settings: Settings, only: list[str] | None = None) -> None:
 
 def status(settings: Settings) -> int:
     procs = Processes(settings)
-    urls = {
-        "moto": f"{settings.aws_url}/moto-api/",
-        **{
-            m.name: f"http://{HOST}:{settings.service_ports[m.name]}{m.ready_path}"
-            for m in manifests.load_all()
-        },
-        "edge": f"{settings.edge_url}/",
-    }
+    # Probed on the port each process was started on (its pid record), not on the ports of this
+    # shell's environment: a shell without the LOCAL_* exports still sees the stack it started.
+    paths = {"moto": "/moto-api/", "edge": "/", **{m.name: m.ready_path for m in manifests.load_all()}}
     running = [n for n in procs.names() if procs.running(n)]
     if not running:
         _say("Local stack is not running; `make up` starts it.")
@@ -812,7 +807,7 @@ def status(settings: Settings) -> int:
             _say(f"  {name:<10} {state}")
             continue
         try:
-            code = httpx.get(urls[name], timeout=2.0).status_code
+            code = httpx.get(f"http://{HOST}:{rec.port}{paths[name]}", timeout=2.0).status_code
             health = "healthy" if code == 200 else f"unhealthy (HTTP {code})"
         except httpx.HTTPError as exc:
             health = f"unhealthy ({type(exc).__name__})"
@@ -822,7 +817,8 @@ def status(settings: Settings) -> int:
     if problems:
         _say(f"{problems} component(s) not running or unhealthy; `make up` starts what is missing.")
         return 1
-    _say(f"All running. Open {settings.edge_url}/")
+    edge = procs.running("edge")
+    _say(f"All running. Open http://{HOST}:{edge.port if edge else settings.edge_port}/")
     return 0
 
 

@@ -39,7 +39,7 @@ def _service(data: dict[str, Any], name: str) -> str:
     when = str(data.get("time", ""))[11:23]
     level = str(data.get("level", "")).upper()
     if data.get("type") == "access":
-        rid = str(data.get("request_id", ""))[:8]
+        rid = str(data.get("request_id", ""))[-8:]  # ids share a per-process prefix; the tail differs
         text = (
             f"{data.get('method', '')} {data.get('path', '')} {data.get('status', '')} "
             f"{float(data.get('latency_ms', 0)):.1f} ms  req={rid}"

@@ -263,6 +263,12 @@ def test_up_twice_is_harmless(stack: LocalStack) -> None:
     status = stack.run("status")
     assert status.returncode == 0, status.stdout
     assert status.stdout.count("healthy") == len(pids)
+    # A shell without the port exports still probes the ports the processes were started on.
+    bare = LocalStack(stack.state, {"LOCAL_STATE_DIR": stack.env["LOCAL_STATE_DIR"]})
+    status = bare.run("status")
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("healthy") == len(pids)
+    assert f"Open {stack.edge_url}/" in status.stdout
 
 
 def test_port_taken_by_another_program_is_one_clear_line(tmp_path: Path) -> None:

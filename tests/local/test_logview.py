@@ -24,7 +24,7 @@ ACCESS = {
     "message": "request",
     "service": "catalog",
     "environment": "local",
-    "request_id": "3a94f7ae51319885602445b1c5155ab6",
+    "request_id": "3a94f7ae51319885602445b1c5155ab6",  # per-process prefix + counter
     "type": "access",
     "method": "GET",
     "path": "/catalog/products",
@@ -59,8 +59,11 @@ CADDY_ACCESS = {
 
 
 def test_service_and_edge_lines_are_short_and_keep_what_matters() -> None:
+    # The shown part of the request id is its tail: ids of one process share their head.
+    second = logview.human(json.dumps({**ACCESS, "request_id": ACCESS["request_id"][:-1] + "7"}), "catalog")
+    assert second.endswith("req=c5155ab7")
     access = logview.human(json.dumps(ACCESS), "catalog")
-    assert access == "17:10:19.206 INFO  catalog  GET /catalog/products 200 44.8 ms  req=3a94f7ae"
+    assert access == "17:10:19.206 INFO  catalog  GET /catalog/products 200 44.8 ms  req=c5155ab6"
     started = logview.human(json.dumps(STARTED), "catalog")
     assert started == (
         "17:10:18.999 INFO  catalog  svc_common.app: service started  table=storefront-local-catalog"
