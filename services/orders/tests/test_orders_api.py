@@ -639,10 +639,10 @@ def test_the_dynamodb_pool_is_larger_than_the_request_thread_pool(
 ) -> None:
     import anyio.to_thread
 
-    app = _orders_app(moto, table, catalog.url, REQUEST_THREADS="24")
+    app = _orders_app(moto, table, catalog.url, REQUEST_THREADS="64")
     with TestClient(app) as c:
         threads = c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
-    assert threads == 24
+    assert threads == 64
     assert app.state.repository.client.meta.config.max_pool_connections > threads
 
 
