@@ -95,7 +95,7 @@ smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from
 
 # ---- The workflows proven by running them (tests/pipeline/test_workflows_act.py) ---------------
 # act runs .github/workflows/*.yml as they are, GitHub is played on loopback, AWS is the emulator.
-# Needs the shared action cache (STOREFRONT_SHARED_DIR, default ../shared). Per-job timings print.
+# Needs the shared action cache (the folder named by STOREFRONT_SHARED_DIR). Per-job timings print.
 PIPELINE_TESTS := tests/pipeline/test_workflows_act.py
 
 .PHONY: pipeline
