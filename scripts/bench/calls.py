@@ -289,9 +289,10 @@ class Operations:
         self.order("warm-up replay source", ids[:1], key=key)
         del self.results["warm-up replay source"]
         self.order("order create replayed (same key)", ids[:1], key=key)
-        self._send("order get", "orders", "GET", f"/orders/{orders[2]['id']}")
-        self._send("orders page (customer)", "orders", "GET", "/orders?customer_id=calls-customer&limit=20")
-        headers = {"X-Api-Key": self.keys["orders"]}
+        headers = {"X-Api-Key": self.keys["orders"]}  # order reads are private too
+        self._send("order get", "orders", "GET", f"/orders/{orders[2]['id']}", headers=headers)
+        page = "/orders?customer_id=calls-customer&limit=20"
+        self._send("orders page (customer)", "orders", "GET", page, headers=headers)
         for k in (2, 10):
             self._send(
                 f"order cancel, {k} items",

@@ -75,7 +75,7 @@ def commands(text: str) -> list[Command]:
     return found
 
 
-_OPERATORS = {"&&", "||", ";", "|", "&", ";;"}
+_OPERATORS = {"&&", "||", ";", "|", "&", ";;", "(", ")"}  # ( ): subshells, $( ) substitutions
 _REDIRECTS = {">", ">>", "<", "2>", "2>&1", ">&"}
 
 

@@ -92,9 +92,11 @@ def test_quickstart_commands_work_as_written(tmp_path: Path) -> None:
             body, end = decoder.raw_decode(text)
             bodies.append(body)
             text = text[end:].lstrip()
-        listed, created = bodies[-2:]
+        listed, created, order, orders = bodies
         assert listed["items"], "the demo products are listed"
         assert created["sku"] == "MUG-1", created
+        assert order["status"] == "confirmed", order
+        assert [o["id"] for o in orders["items"]] == [order["id"]], orders
 
         status = run("make status")
         assert status.returncode == 0, status.stdout + status.stderr
