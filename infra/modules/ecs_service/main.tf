@@ -185,6 +185,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
   from_port                    = var.port
   to_port                      = var.port
   referenced_security_group_id = var.alb_security_group_id
+  description                  = "Load balancer to the container port"
 
   tags = merge(local.tags, { Name = "Load balancer to the container port" })
 }
@@ -195,6 +196,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_service" {
   from_port                    = var.port
   to_port                      = var.port
   referenced_security_group_id = aws_security_group.this.id
+  description                  = "To ${var.service} on its container port"
 
   tags = merge(local.tags, { Name = "To ${var.service} on its container port" })
 }
@@ -207,6 +209,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = each.value
+  description       = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager) through the NAT gateway"
 
   tags = merge(local.tags, { Name = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager) through the NAT gateway" })
 }
@@ -219,6 +222,7 @@ resource "aws_vpc_security_group_egress_rule" "prefix_list" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = each.value
+  description       = "HTTPS to ${each.key} through its gateway endpoint"
 
   tags = merge(local.tags, { Name = "HTTPS to ${each.key} through its gateway endpoint" })
 }
