@@ -6,7 +6,7 @@
 #   make apply ENV=local                      (against the emulator on 127.0.0.1:4566)
 
 .PHONY: tf-fmt tf-fmt-fix tf-validate tf-test bootstrap-backend check-env tf-init plan apply destroy-guard destroy \
-        bootstrap-plan bootstrap-apply iam-report
+        bootstrap-plan bootstrap-apply iam-report tf-lock
 
 ENV       ?= dev
 INFRA     := $(ROOT)/infra
@@ -17,6 +17,9 @@ TF_ROOTS  := $(STACK) $(INFRA)/bootstrap
 TF_MODULES := $(sort $(patsubst %/tests/,%,$(dir $(wildcard $(INFRA)/modules/*/tests/*.tftest.hcl $(INFRA)/bootstrap/tests/*.tftest.hcl))))
 TF        := terraform
 TF_ARGS   := -input=false -no-color
+# Every init installs exactly the provider builds in the committed .terraform.lock.hcl of its
+# directory and fails instead of changing it (plan and apply jobs then use the same build).
+TF_INIT   := init -lockfile=readonly
 
 export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
@@ -56,14 +59,28 @@ tf-fmt-fix: ## Rewrite Terraform files in canonical format
 tf-validate: ## terraform validate every root module (no backend, no credentials)
 	@for root in $(TF_ROOTS); do \
 	  name=$$(basename $$root); echo "== validate $$name"; \
-	  TF_DATA_DIR=$(TF_STATE)/validate-$$name $(TF) -chdir=$$root init -backend=false $(TF_ARGS) >/dev/null && \
+	  TF_DATA_DIR=$(TF_STATE)/validate-$$name $(TF) -chdir=$$root $(TF_INIT) -backend=false $(TF_ARGS) >/dev/null && \
 	  TF_DATA_DIR=$(TF_STATE)/validate-$$name $(TF) -chdir=$$root validate -no-color || exit 1; \
+	done
+
+# The provider lock of every Terraform folder (committed). Resolves the newest build the version
+# constraints allow (from the registry, or /opt/tf-plugins when it exists) and records its hashes
+# for PLATFORMS; commit the changed .terraform.lock.hcl files.
+PLATFORMS ?= linux_amd64
+TF_DIRS   := $(STACK) $(INFRA)/bootstrap $(sort $(wildcard $(INFRA)/modules/*))
+
+tf-lock: ## Refresh every .terraform.lock.hcl (PLATFORMS="linux_amd64 darwin_arm64" adds platforms)
+	@for dir in $(TF_DIRS); do \
+	  echo "== lock $${dir#$(INFRA)/}"; \
+	  TF_DATA_DIR=$(TF_STATE)/lock-$$(basename $$dir) $(TF) -chdir=$$dir init -upgrade -backend=false $(TF_ARGS) >/dev/null && \
+	  TF_DATA_DIR=$(TF_STATE)/lock-$$(basename $$dir) $(TF) -chdir=$$dir providers lock \
+	    $(if $(wildcard /opt/tf-plugins),-fs-mirror=/opt/tf-plugins) $(addprefix -platform=,$(PLATFORMS)) >/dev/null || exit 1; \
 	done
 
 tf-test: ## Native module tests (terraform test with a mocked provider; no AWS, no emulator)
 	@for mod in $(TF_MODULES); do \
 	  name=$$(basename $$mod); echo "== terraform test $${mod#$(INFRA)/}"; \
-	  TF_DATA_DIR=$(TF_STATE)/test-$$name $(TF) -chdir=$$mod init -backend=false $(TF_ARGS) >/dev/null && \
+	  TF_DATA_DIR=$(TF_STATE)/test-$$name $(TF) -chdir=$$mod $(TF_INIT) -backend=false $(TF_ARGS) >/dev/null && \
 	  TF_DATA_DIR=$(TF_STATE)/test-$$name $(TF) -chdir=$$mod test -no-color || exit 1; \
 	done
 
@@ -72,7 +89,7 @@ bootstrap-backend: ## Create/confirm the state bucket + lock table of ENV and wr
 	$(PY) $(ROOT)/scripts/bootstrap_backend.py --env $(ENV)
 
 tf-init: check-env
-	$(TF_ENV) $(TF) -chdir=$(STACK) init -reconfigure $(TF_ARGS) -backend-config=../envs/$(ENV)/backend.hcl
+	$(TF_ENV) $(TF) -chdir=$(STACK) $(TF_INIT) -reconfigure $(TF_ARGS) -backend-config=../envs/$(ENV)/backend.hcl
 
 # AWS quotas (policy sizes, rules per group) are checked on the rendered plan, before any apply:
 # scripts/quotas.py reads `terraform show -json` from a pipe (the JSON holds sensitive values in clear:
@@ -111,7 +128,7 @@ BOOTSTRAP_PLAN := $(TF_STATE)/bootstrap.tfplan
 bootstrap-plan: ## Plan infra/bootstrap (GITHUB_REPOSITORY=owner/name) and check its policies against AWS quotas
 	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner/name is required" >&2; exit 2; }
 	@test -f $(INFRA)/envs/prod/backend.hcl || { echo "infra/envs/prod/backend.hcl missing: run make bootstrap-backend ENV=prod" >&2; exit 2; }
-	$(BOOTSTRAP_TF) init -reconfigure $(TF_ARGS) -backend-config=../envs/prod/backend.hcl -backend-config=key=bootstrap/terraform.tfstate
+	$(BOOTSTRAP_TF) $(TF_INIT) -reconfigure $(TF_ARGS) -backend-config=../envs/prod/backend.hcl -backend-config=key=bootstrap/terraform.tfstate
 	$(BOOTSTRAP_TF) plan $(TF_ARGS) -var github_repository=$(GITHUB_REPOSITORY) $(BOOTSTRAP_VARS) -out=$(BOOTSTRAP_PLAN)
 	$(BOOTSTRAP_TF) show -json $(BOOTSTRAP_PLAN) | $(QUOTAS)
 

@@ -33,7 +33,7 @@ class DiagramError(Exception):
 
 
 def az_counts() -> dict[str, int]:
-    """az_count of each deployed environment, as its tfvars file says."""
+    """Number of availability zones of each deployed environment (its tfvars' availability_zones)."""
     counts = {}
     for env in ENVS:
         path = ROOT / "infra" / "envs" / env / "terraform.tfvars"
@@ -42,10 +42,10 @@ def az_counts() -> dict[str, int]:
                 data = hcl2.load(fh)
         except (OSError, ValueError) as exc:
             raise DiagramError(f"cannot read {path.relative_to(ROOT)}: {exc}") from exc
-        value = data.get("az_count")
-        if not isinstance(value, int):
-            raise DiagramError(f"{path.relative_to(ROOT)} has no integer az_count")
-        counts[env] = value
+        value = data.get("availability_zones")
+        if not isinstance(value, list) or not value:
+            raise DiagramError(f"{path.relative_to(ROOT)} has no availability_zones list")
+        counts[env] = len(value)
     return counts
 
 

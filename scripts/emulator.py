@@ -182,10 +182,12 @@ def main(args: list[str] | None = None) -> int:
             _say(f"client dropped the connection during {path}: {type(error).__name__}: {error}")
 
     import iam_enforce
+    import moto_fidelity
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     iam_enforce.install(log=_say)  # IAM enforced for assumed-role credentials (iam_enforce.py)
+    moto_fidelity.install()  # moto answers corrected where they differ from AWS (moto_fidelity.py)
     app = Serialized(iam_enforce.wrap(DomainDispatcherApplication(create_backend_app)), log=_say)
     run_simple(opts.host, opts.port, app, threaded=True, request_handler=Handler)
     return 0

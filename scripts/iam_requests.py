@@ -106,6 +106,13 @@ PASSES = {
 }
 
 
+# API operations whose IAM permissions are other actions (the operation's API reference says so:
+# "This API operation requires the following IAM permissions").
+REQUIRES = {
+    "cloudfront:CreateDistributionWithTags": ("cloudfront:CreateDistribution", "cloudfront:TagResource"),
+}
+
+
 @dataclass
 class Call:
     """One signed request, as the emulator sees it."""
@@ -258,7 +265,11 @@ def authorizations(call: Call, secret_arn: SecretArn | None = None) -> list[Auth
     context: dict[str, Any] = {"aws:RequestedRegion": call.region}
     if action == "iam:CreateServiceLinkedRole" and call.params.get("AWSServiceName"):
         context["iam:AWSServiceName"] = str(call.params["AWSServiceName"])
-    needed: list[Authorization] = [(action, r, context) for r in resources(call, prefix, secret_arn)]
+    needed: list[Authorization] = [
+        (required, r, context)
+        for required in REQUIRES.get(action, (action,))
+        for r in resources(call, prefix, secret_arn)
+    ]
     for param, service in PASSES.get(action, []):
         role = call.params.get(param)
         if role:

@@ -34,54 +34,36 @@ resource "aws_iam_openid_connect_provider" "github" {
   client_id_list = ["sts.amazonaws.com"]
 }
 
-data "aws_iam_policy_document" "trust_plan" {
-  statement {
-    sid     = "PullRequestsOfThisRepository"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
+# Who may assume each role: "plan" (read-only) from the <env>-plan GitHub environments, where the
+# plan jobs (pull requests, drift, release checks) run without reviewers or secrets; each deploy
+# role from its own GitHub environment only. One statement per environment, each with a literal
+# subject (what checkov's CKV_AWS_358 can verify).
+data "aws_iam_policy_document" "trust" {
+  for_each = merge({ plan = var.plan_role_github_environments }, { for e in var.environments : e => [e] })
 
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_arn]
-    }
+  dynamic "statement" {
+    for_each = each.value
 
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
+    content {
+      sid     = "GitHubEnvironment${statement.key}OfThisRepository"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
 
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      # The plan jobs (pull requests, drift, release checks) run in <env>-plan GitHub environments,
-      # which have no reviewers and no secrets: only they can get this read-only role.
-      values = [for e in var.plan_role_github_environments : "repo:${var.github_repository}:environment:${e}"]
-    }
-  }
-}
+      principals {
+        type        = "Federated"
+        identifiers = [local.oidc_arn]
+      }
 
-data "aws_iam_policy_document" "trust_deploy" {
-  for_each = toset(var.environments)
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_host}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
 
-  statement {
-    sid     = "GitHubEnvironment${title(each.key)}OfThisRepository"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:environment:${each.key}"]
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_host}:sub"
+        values   = ["repo:${var.github_repository}:environment:${statement.value}"]
+      }
     }
   }
 }
@@ -91,7 +73,7 @@ data "aws_iam_policy_document" "trust_deploy" {
 resource "aws_iam_role" "plan" {
   name                 = "${local.project}-github-plan"
   description          = "terraform plan (pull requests, drift) of ${var.github_repository} (read-only)"
-  assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = var.role_max_session_seconds
 
   depends_on = [aws_iam_openid_connect_provider.github] # the trusted principal exists first
@@ -128,7 +110,7 @@ resource "aws_iam_role" "deploy" {
 
   name                 = "${local.project}-github-deploy-${each.key}"
   description          = "terraform apply of ${each.key} from the GitHub environment ${each.key} of ${var.github_repository}"
-  assume_role_policy   = data.aws_iam_policy_document.trust_deploy[each.key].json
+  assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
   max_session_duration = var.role_max_session_seconds
 
   depends_on = [aws_iam_openid_connect_provider.github] # the trusted principal exists first
@@ -158,9 +140,17 @@ resource "aws_iam_policy" "deploy_edge" {
   policy      = data.aws_iam_policy_document.deploy_edge[each.key].json
 }
 
+resource "aws_iam_policy" "deploy_monitoring" {
+  for_each = toset(var.environments)
+
+  name        = "${local.project}-deploy-${each.key}-monitoring"
+  description = "Alarms, alarm topics and their keys, metric filters and WAF logs of ${each.key}"
+  policy      = data.aws_iam_policy_document.deploy_monitoring[each.key].json
+}
+
 resource "aws_iam_role_policy_attachment" "deploy" {
   for_each = {
-    for pair in setproduct(var.environments, ["platform", "services", "edge"]) : "${pair[0]}-${pair[1]}" => {
+    for pair in setproduct(var.environments, ["platform", "services", "edge", "monitoring"]) : "${pair[0]}-${pair[1]}" => {
       env    = pair[0]
       policy = pair[1]
     }
@@ -168,9 +158,10 @@ resource "aws_iam_role_policy_attachment" "deploy" {
 
   role = aws_iam_role.deploy[each.value.env].name
   policy_arn = {
-    platform = aws_iam_policy.deploy_platform
-    services = aws_iam_policy.deploy_services
-    edge     = aws_iam_policy.deploy_edge
+    platform   = aws_iam_policy.deploy_platform
+    services   = aws_iam_policy.deploy_services
+    edge       = aws_iam_policy.deploy_edge
+    monitoring = aws_iam_policy.deploy_monitoring
   }[each.value.policy][each.value.env].arn
 }
 

@@ -17,6 +17,7 @@ locals {
     cw       = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}"
     ssm      = "arn:${local.partition}:ssm:${local.region}:${local.account}"
   }
+  alarm_regions = distinct([local.region, "us-east-1"])
 
   # Read-only calls terraform plan makes to refresh the stack (no secret values, no object reads
   # outside the state buckets).
@@ -33,20 +34,22 @@ locals {
     "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
     "dynamodb:ListTables", "dynamodb:ListTagsOfResource",
     "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute", "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs",
-    "ec2:DescribeInternetGateways", "ec2:DescribeManagedPrefixLists", "ec2:DescribeNatGateways",
+    "ec2:DescribeInternetGateways", "ec2:DescribeManagedPrefixLists", "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls",
     "ec2:DescribeNetworkInterfaces", "ec2:DescribePrefixLists", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeTags",
     "ec2:DescribeVpcAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs", "ec2:GetManagedPrefixListEntries",
     "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
     "ecs:DescribeCapacityProviders", "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
     "ecs:ListClusters", "ecs:ListServices", "ecs:ListTagsForResource", "ecs:ListTaskDefinitions",
-    "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeCapacityReservation", "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
     "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags",
-    "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags",
+    "logs:DescribeLogGroups", "logs:DescribeMetricFilters", "logs:DescribeResourcePolicies", "logs:ListTagsForResource",
+    "logs:ListTagsLogGroup",
     "route53:GetChange", "route53:GetHostedZone", "route53:ListHostedZones", "route53:ListResourceRecordSets",
     "route53:ListTagsForResource",
     "s3:GetAccelerateConfiguration", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketLocation",
@@ -82,10 +85,14 @@ data "aws_iam_policy_document" "read_stacks" {
 }
 
 data "aws_iam_policy_document" "plan" {
+  # s3:ListBucket is also what HeadBucket needs: without it on the stack's buckets the provider
+  # reads a 403 as "bucket gone" and the plan replaces them (found by tests/infra/test_stack_as_roles.py).
   statement {
-    sid       = "ListStateBuckets"
-    actions   = ["s3:ListBucket"]
-    resources = [for b in values(local.state_bucket) : "${local.arn_prefix.s3}${b}"]
+    sid     = "ListBuckets"
+    actions = ["s3:ListBucket"]
+    resources = concat([for b in values(local.state_bucket) : "${local.arn_prefix.s3}${b}"], [
+      for kind in ["site", "alb-logs", "edge-logs"] : "${local.arn_prefix.s3}${local.project}-*-${kind}-${local.account}"
+    ])
   }
 
   statement {
@@ -370,13 +377,15 @@ data "aws_iam_policy_document" "deploy_edge" {
     sid = "SiteAndLogBuckets"
     actions = [
       "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:DeleteObject", "s3:DeleteObjectVersion",
-      "s3:GetObject", "s3:ListBucket", "s3:ListBucketVersions", "s3:PutBucketOwnershipControls",
-      "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging", "s3:PutBucketVersioning",
-      "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutObject",
+      "s3:GetObject", "s3:ListBucket", "s3:ListBucketVersions", "s3:PutBucketAcl", "s3:PutBucketLogging",
+      "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging",
+      "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutObject",
     ]
     resources = [
       "${local.arn_prefix.s3}${local.project}-${each.key}-alb-logs-${local.account}",
       "${local.arn_prefix.s3}${local.project}-${each.key}-alb-logs-${local.account}/*",
+      "${local.arn_prefix.s3}${local.project}-${each.key}-edge-logs-${local.account}",
+      "${local.arn_prefix.s3}${local.project}-${each.key}-edge-logs-${local.account}/*",
       "${local.arn_prefix.s3}${local.project}-${each.key}-site-*",
       "${local.arn_prefix.s3}${local.project}-${each.key}-site-*/*",
     ]
@@ -385,9 +394,13 @@ data "aws_iam_policy_document" "deploy_edge" {
   statement {
     sid = "CdnWafDns"
     actions = [
-      "cloudfront:CreateDistribution", "cloudfront:CreateInvalidation", "cloudfront:CreateOriginAccessControl",
-      "cloudfront:DeleteDistribution", "cloudfront:DeleteOriginAccessControl", "cloudfront:TagResource",
-      "cloudfront:UntagResource", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
+      "cloudfront:CreateCachePolicy", "cloudfront:CreateDistribution", "cloudfront:CreateInvalidation",
+      "cloudfront:CreateOriginAccessControl", "cloudfront:CreateOriginRequestPolicy",
+      "cloudfront:CreateResponseHeadersPolicy", "cloudfront:DeleteCachePolicy", "cloudfront:DeleteDistribution",
+      "cloudfront:DeleteOriginAccessControl", "cloudfront:DeleteOriginRequestPolicy",
+      "cloudfront:DeleteResponseHeadersPolicy", "cloudfront:TagResource", "cloudfront:UntagResource",
+      "cloudfront:UpdateCachePolicy", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
+      "cloudfront:UpdateOriginRequestPolicy", "cloudfront:UpdateResponseHeadersPolicy",
       "route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource",
       "wafv2:AssociateWebACL", "wafv2:CreateWebACL", "wafv2:DeleteLoggingConfiguration", "wafv2:DeleteWebACL",
       "wafv2:DisassociateWebACL", "wafv2:PutLoggingConfiguration", "wafv2:TagResource", "wafv2:UntagResource",
@@ -401,30 +414,26 @@ data "aws_iam_policy_document" "deploy_edge" {
       values   = [local.region, "us-east-1"]
     }
   }
+}
+
+# Alarms, their topics and keys, metric filters and WAF log groups: in the stack's region and in
+# us-east-1 (CloudFront's metrics and the CloudFront web ACL live there).
+data "aws_iam_policy_document" "deploy_monitoring" {
+  for_each = toset(var.environments)
 
   statement {
-    sid = "Monitoring"
+    sid = "Alarms"
     actions = [
-      "cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard",
-      "cloudwatch:PutMetricAlarm",
+      "cloudwatch:DeleteAlarms", "cloudwatch:PutCompositeAlarm", "cloudwatch:PutMetricAlarm",
       "cloudwatch:TagResource", "cloudwatch:UntagResource",
     ]
-    resources = [
-      "${local.arn_prefix.cw}:alarm:*",
-      "arn:${local.partition}:cloudwatch::${local.account}:dashboard/${local.project}-${each.key}*",
-    ]
+    resources = [for r in local.alarm_regions : "arn:${local.partition}:cloudwatch:${r}:${local.account}:alarm:${local.project}-${each.key}-*"]
   }
 
   statement {
-    sid       = "AnomalyDetectors" # no resource-level permissions
-    actions   = ["cloudwatch:PutAnomalyDetector", "cloudwatch:DeleteAnomalyDetector"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region]
-    }
+    sid       = "Dashboards"
+    actions   = ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"]
+    resources = ["arn:${local.partition}:cloudwatch::${local.account}:dashboard/${local.project}-${each.key}*"]
   }
 
   statement {
@@ -433,6 +442,49 @@ data "aws_iam_policy_document" "deploy_edge" {
       "sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
       "sns:Unsubscribe", "sns:UntagResource",
     ]
-    resources = ["${local.arn_prefix.sns}:${local.project}-${each.key}-*"]
+    resources = [for r in local.alarm_regions : "arn:${local.partition}:sns:${r}:${local.account}:${local.project}-${each.key}-*"]
+  }
+
+  # The alarm topics are encrypted with their own keys (below).
+  statement {
+    sid = "ManageKeys"
+    actions = [
+      "kms:CreateAlias", "kms:DeleteAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+      "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    ]
+    resources = flatten([for r in local.alarm_regions : [
+      "arn:${local.partition}:kms:${r}:${local.account}:key/*",
+      "arn:${local.partition}:kms:${r}:${local.account}:alias/${local.project}-${each.key}-*",
+    ]])
+  }
+
+  statement {
+    sid = "MetricFiltersAndWafLogs"
+    actions = [
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteMetricFilter", "logs:DeleteRetentionPolicy",
+      "logs:PutMetricFilter", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource",
+    ]
+    resources = flatten([for r in local.alarm_regions : [
+      "arn:${local.partition}:logs:${r}:${local.account}:log-group:aws-waf-logs-${local.project}-${each.key}-*",
+      "arn:${local.partition}:logs:${r}:${local.account}:log-group:/ecs/${local.project}-${each.key}/*",
+    ]])
+  }
+
+  # Calls that take no resource ("*" in the Service Authorization Reference): anomaly detectors,
+  # creating KMS keys and listing aliases, and WAF logging's log-group resource policy and log
+  # delivery (AWS WAF developer guide, "Permissions required to publish logs to CloudWatch Logs").
+  statement {
+    sid = "NoResourceLevel"
+    actions = [
+      "cloudwatch:DeleteAnomalyDetector", "cloudwatch:PutAnomalyDetector", "kms:CreateKey", "kms:ListAliases",
+      "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DeleteResourcePolicy", "logs:PutResourcePolicy",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = local.alarm_regions
+    }
   }
 }

@@ -9,13 +9,13 @@ variable "github_repository" {
 }
 
 variable "environments" {
-  description = "Environments that get a deploy role (each trusted only from its GitHub environment)."
+  description = "Environments that get a deploy role (each trusted only from its GitHub environment). local is the AWS emulator's account (tests apply the stack there as the roles)."
   type        = list(string)
   default     = ["dev", "prod"]
 
   validation {
-    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : contains(["dev", "prod"], e)])
-    error_message = "environments may contain dev and prod."
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : contains(["dev", "prod", "local"], e)])
+    error_message = "environments may contain dev, prod and local (the emulator)."
   }
 }
 

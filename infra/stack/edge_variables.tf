@@ -93,9 +93,20 @@ variable "origin_secret_versions" {
 }
 
 variable "alarm_emails" {
-  description = "E-mail addresses subscribed to the alarm topics."
+  description = "E-mail addresses subscribed to the alarm topics (each confirms the subscription from the e-mail AWS sends). prod requires at least one: an alarm nobody receives protects nothing."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = var.environment != "prod" || length(var.alarm_emails) > 0
+    error_message = "prod needs at least one alarm_emails address (infra/envs/prod/terraform.tfvars): every alarm would notify a topic nobody reads."
+  }
+}
+
+variable "alarm_on_no_traffic" {
+  description = "A service that receives no request for 15 minutes is an outage (request-drop alarm fires). false where traffic is not steady (dev)."
+  type        = bool
+  default     = true
 }
 
 variable "anomaly_band_width" {

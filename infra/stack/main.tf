@@ -10,7 +10,7 @@ module "network" {
 
   name                    = local.name
   cidr_block              = var.vpc_cidr
-  az_count                = var.az_count
+  availability_zones      = var.availability_zones
   single_nat_gateway      = var.single_nat_gateway
   flow_log_retention_days = var.flow_log_retention_days
 }
@@ -131,6 +131,7 @@ resource "aws_vpc_security_group_ingress_rule" "dependency" {
   from_port                    = each.value.port
   to_port                      = each.value.port
   referenced_security_group_id = module.service[each.value.caller].security_group_id
+  description                  = "${each.value.caller} calls ${each.value.callee}"
 
   tags = { service = each.value.callee, Name = "${each.value.caller} calls ${each.value.callee}" }
 }
@@ -143,6 +144,7 @@ resource "aws_vpc_security_group_egress_rule" "dependency" {
   from_port                    = each.value.port
   to_port                      = each.value.port
   referenced_security_group_id = module.service[each.value.callee].security_group_id
+  description                  = "${each.value.caller} calls ${each.value.callee}"
 
   tags = { service = each.value.caller, Name = "${each.value.caller} calls ${each.value.callee}" }
 }

@@ -23,6 +23,7 @@ module "monitoring" {
   edge_web_acl_name          = module.waf_edge.web_acl_name
   cloudfront_distribution_id = module.edge.distribution_id
   alarm_emails               = var.alarm_emails
+  no_traffic_is_an_outage    = var.alarm_on_no_traffic
   anomaly_band_width         = var.anomaly_band_width
   create_composite_alarms    = !local.edge_emulator
   environment                = var.environment

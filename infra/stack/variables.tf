@@ -36,14 +36,18 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 }
 
-variable "az_count" {
-  description = "Availability zones to use (>= 2; prod uses 3)."
-  type        = number
-  default     = 2
+variable "availability_zones" {
+  description = "Availability zones of the stack, by name, in var.region (at least 2; prod uses 3). Explicit so that a zone AWS reports impaired never changes the plan."
+  type        = list(string)
 
   validation {
-    condition     = var.az_count >= 2
-    error_message = "az_count must be at least 2: the stack is always spread over several AZs."
+    condition     = length(var.availability_zones) >= 2 && length(distinct(var.availability_zones)) == length(var.availability_zones)
+    error_message = "availability_zones must name at least 2 distinct zones: the stack is always spread over several AZs."
+  }
+
+  validation {
+    condition     = alltrue([for az in var.availability_zones : can(regex("^${var.region}[a-z]$", az))])
+    error_message = "availability_zones must be zones of var.region (e.g. eu-west-1a for eu-west-1)."
   }
 }
 

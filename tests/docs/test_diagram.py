@@ -27,7 +27,8 @@ def test_make_diagram_regenerates_the_committed_png_byte_for_byte(tmp_path: Path
     assert len(data) > 50_000
     assert COMMITTED.is_file(), "docs/architecture.png is missing: run `make diagram`"
     assert data == COMMITTED.read_bytes(), (
-        "docs/architecture.png is stale (a manifest or an environment's az_count changed): run `make diagram`"
+        "docs/architecture.png is stale (a manifest or an environment's availability_zones changed): "
+        "run `make diagram`"
     )
 
 

@@ -7,8 +7,6 @@ environment only), ECR repositories per service; then a re-plan with no changes 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +17,9 @@ import manifests
 import pytest
 import quotas
 
-from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
+from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
-from tests.support.tools import REPO_ROOT, output_dir
+from tests.support.tools import output_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
@@ -55,21 +53,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrap]:
     try:
         env = {**server.env, "AWS_MAX_ATTEMPTS": "1"}
         backend = work / "backend.hcl"
-        made = subprocess.run(
-            [
-                sys.executable,
-                str(REPO_ROOT / "scripts" / "bootstrap_backend.py"),
-                "--env",
-                "prod",
-                "--backend-file",
-                str(backend),
-            ],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        made = bootstrap_backend("prod", backend, env)
         assert made.returncode == 0, made.stderr
         tf = Terraform(infra / "bootstrap", work / "tfdata", env)
         tf.run(
@@ -101,10 +85,9 @@ def test_apply(bootstrap: Bootstrap) -> None:
     assert "Apply complete!" in result.stdout
 
 
-def _trust(iam: Any, role: str) -> dict[str, Any]:
+def _trust(iam: Any, role: str) -> list[dict[str, Any]]:
     doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
-    (statement,) = (json.loads(doc) if isinstance(doc, str) else doc)["Statement"]
-    return statement
+    return list((json.loads(doc) if isinstance(doc, str) else doc)["Statement"])
 
 
 def test_roles_trust_only_this_repository(bootstrap: Bootstrap) -> None:
@@ -123,14 +106,16 @@ def test_roles_trust_only_this_repository(bootstrap: Bootstrap) -> None:
         f"{PROJECT}-github-deploy-dev": f"repo:{REPOSITORY}:environment:dev",
         f"{PROJECT}-github-deploy-prod": f"repo:{REPOSITORY}:environment:prod",
     }
-    for role, subject in expected.items():
-        statement = _trust(iam, role)
-        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert statement["Principal"] == {"Federated": provider["Arn"]}
-        assert statement["Condition"]["StringEquals"] == {
-            f"{OIDC}:aud": "sts.amazonaws.com",
-            f"{OIDC}:sub": subject,
-        }
+    for role, subjects in expected.items():
+        statements = _trust(iam, role)
+        # One statement per trusted GitHub environment, each pinning audience and subject.
+        assert [s["Condition"]["StringEquals"] for s in statements] == [
+            {f"{OIDC}:aud": "sts.amazonaws.com", f"{OIDC}:sub": subject}
+            for subject in ([subjects] if isinstance(subjects, str) else subjects)
+        ]
+        for statement in statements:
+            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+            assert statement["Principal"] == {"Federated": provider["Arn"]}
 
 
 def test_no_statement_grants_everything(bootstrap: Bootstrap) -> None:

@@ -10,7 +10,6 @@ Prints one line naming the checks that ran, and the measured times.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import hcl2
 import manifests
 import pytest
 import quotas
 
-from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
+from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT, output_dir
 
@@ -35,6 +35,9 @@ PROJECT = manifests.project_name()
 SERVICES = manifests.load_all()
 ENV = "local"
 IMAGE_TAG = "git-4f9c2e1a7b3d"
+
+# prod's tfvars leave alarm_emails for the team to fill in; the prod plan refuses an empty list.
+EXTRA_VARS = {"prod": ['-var=alarm_emails=["oncall@example.com"]']}
 
 CHECKS: list[str] = []
 TIMES: dict[str, float] = {}
@@ -109,21 +112,7 @@ def _report() -> None:
 
 
 def _bootstrap(stack: Stack, env: str, backend_file: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "bootstrap_backend.py"),
-            "--env",
-            env,
-            "--backend-file",
-            str(backend_file),
-        ],
-        env={**os.environ, **stack.env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return bootstrap_backend(env, backend_file, stack.env)
 
 
 def test_backend_bootstrap_is_idempotent(stack: Stack) -> None:
@@ -449,6 +438,7 @@ def _plan_json(stack: Stack, env: str) -> dict[str, Any]:
         stack.var_file(env),
         f"-var=image_tag={IMAGE_TAG}",
         "-var=max_retries=2",
+        *EXTRA_VARS.get(env, []),
     )
     TIMES[f"plan {env}"] = plan.seconds
     rendered: dict[str, Any] = tf.run("show", "-json", "plan.tfplan").json()  # type: ignore[assignment]
@@ -470,6 +460,9 @@ def test_prod_plan_is_highly_available(stack: Stack) -> None:
     subnets = _planned(plan, "aws_subnet")
     azs = {s["availability_zone"] for s in subnets}
     assert len(azs) >= 2
+    with (REPO_ROOT / "infra" / "envs" / "prod" / "terraform.tfvars").open() as fh:
+        named = {az.strip('"') for az in hcl2.load(fh)["availability_zones"]}  # hcl2 keeps the quotes
+    assert azs == named, "subnets are in exactly the AZs prod names"
     assert len(subnets) == 2 * len(azs)
     assert len(_planned(plan, "aws_nat_gateway")) == len(azs), "prod needs a NAT gateway per AZ"
     services = _planned(plan, "aws_ecs_service")
@@ -482,6 +475,21 @@ def test_prod_plan_is_highly_available(stack: Stack) -> None:
     assert lb["enable_deletion_protection"] is True
     assert all(t["deletion_protection_enabled"] for t in _planned(plan, "aws_dynamodb_table"))
     CHECKS.append(f"prod plan: {len(azs)} AZs, NAT per AZ, >=2 tasks, autoscaling, deletion protection")
+
+
+def test_prod_refuses_to_plan_without_an_alarm_subscription(stack: Stack) -> None:
+    tf = Terraform(stack.root / "stack", stack.data / "prod", stack.env)  # initialised by the prod plan
+    refused = tf.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        stack.var_file("prod"),
+        f"-var=image_tag={IMAGE_TAG}",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "prod needs at least one alarm_emails address" in refused.output, refused.output[-2000:]
+    CHECKS.append("prod plan refused without alarm_emails")
 
 
 def test_dev_plan_is_cheap(stack: Stack) -> None:

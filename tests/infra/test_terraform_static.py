@@ -83,3 +83,46 @@ def test_native_module_tests(module_results: dict[str, Result], module: str) -> 
     assert summary
     assert summary[-1].startswith("Success!")
     assert " 0 passed" not in summary[-1]
+
+
+LOCKED_DIRS = sorted(p.parent for p in INFRA.glob("**/versions.tf") if ".terraform" not in p.parts)
+
+
+def test_every_terraform_directory_commits_its_provider_lock() -> None:
+    """Plan and apply run init in different jobs: the committed lock makes them install the same build."""
+    assert len(LOCKED_DIRS) >= 10, LOCKED_DIRS
+    for folder in LOCKED_DIRS:
+        lock = folder / ".terraform.lock.hcl"
+        assert lock.is_file(), f"{lock.relative_to(REPO_ROOT)} missing (see README: provider lock)"
+        text = lock.read_text()
+        assert 'provider "registry.terraform.io/hashicorp/aws"' in text
+        assert 'version     = "5.100.0"' in text
+        assert '"h1:' in text, f"{lock} has no package hash"
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert ".terraform.lock.hcl" not in ignored
+    infra_mk = (REPO_ROOT / "mk" / "30-infra.mk").read_text()
+    assert "TF_INIT   := init -lockfile=readonly" in infra_mk
+    # Only `make tf-lock` (init -upgrade) may write a lock file.
+    bare = [
+        line
+        for line in infra_mk.splitlines()
+        if line.startswith("\t") and " init " in line and "-upgrade" not in line
+    ]
+    assert bare == [], f"init without -lockfile=readonly: {bare}"
+
+
+def test_init_never_writes_the_lock_file(tree: Path) -> None:
+    """Without its lock, init refuses (-lockfile=readonly) instead of resolving a build of its own."""
+    module = tree / "modules" / "dynamodb"
+    lock = module / ".terraform.lock.hcl"
+    kept = lock.read_text()
+    lock.unlink()
+    try:
+        result = Terraform(module, tree.parent / "tfdata-lock").run(
+            "init", "-backend=false", "-input=false", "-no-color", check=False
+        )
+        assert result.returncode != 0
+        assert "Provider dependency changes detected" in result.output, result.output[-2000:]
+        assert not lock.exists()
+    finally:
+        lock.write_text(kept)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ def copy_tree(dest: Path) -> Path:
     shutil.copytree(
         REPO_ROOT / "infra",
         dest / "infra",
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tfplan*"),
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "tfplan*"),
     )
     for manifest in [REPO_ROOT / "services" / "project.yaml", *REPO_ROOT.glob("services/*/service.yaml")]:
         target = dest / manifest.relative_to(REPO_ROOT)
@@ -86,6 +87,9 @@ class Terraform:
         }
 
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> Result:
+        if args[:1] == ("init",) and not any(a.startswith("-lockfile") for a in args):
+            # As `make`: the committed lock file decides the provider build; init never rewrites it.
+            args = ("init", "-lockfile=readonly", *args[1:])
         argv = [self.binary, *args]
         started = time.monotonic()
         proc = subprocess.run(
@@ -103,3 +107,24 @@ class Terraform:
                 f"terraform {' '.join(args)} failed ({proc.returncode}):\n{result.output[-6000:]}"
             )
         return result
+
+
+def bootstrap_backend(
+    env_name: str, backend_file: Path, environ: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """scripts/bootstrap_backend.py for ``env_name`` (state bucket + lock table), writing ``backend_file``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "bootstrap_backend.py"),
+            "--env",
+            env_name,
+            "--backend-file",
+            str(backend_file),
+        ],
+        env={**os.environ, **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -30,21 +30,21 @@ run "roles_are_trusted_only_from_this_repository" {
   command = apply
 
   assert {
-    condition     = flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:environment:dev-plan", "repo:example-org/storefront-gitops:environment:prod-plan"]
+    condition     = flatten([for st in data.aws_iam_policy_document.trust["plan"].statement : [for c in st.condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]]) == ["repo:example-org/storefront-gitops:environment:dev-plan", "repo:example-org/storefront-gitops:environment:prod-plan"]
     error_message = "The plan role is for this repository's <env>-plan environments only."
   }
 
   assert {
     condition = alltrue([
       for e in ["dev", "prod"] :
-      flatten([for c in data.aws_iam_policy_document.trust_deploy[e].statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:environment:${e}"]
+      flatten([for c in data.aws_iam_policy_document.trust[e].statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org/storefront-gitops:environment:${e}"]
     ])
     error_message = "Each deploy role is for its own GitHub environment only."
   }
 
   assert {
     condition = alltrue(flatten([
-      for doc in concat([data.aws_iam_policy_document.trust_plan], values(data.aws_iam_policy_document.trust_deploy)) : [
+      for doc in values(data.aws_iam_policy_document.trust) : [
         for s in doc.statement : contains([for c in s.condition : c.variable], "token.actions.githubusercontent.com:aud")
       ]
     ]))
@@ -52,8 +52,8 @@ run "roles_are_trusted_only_from_this_repository" {
   }
 
   assert {
-    condition     = toset(keys(aws_iam_role.deploy)) == toset(["dev", "prod"]) && length(aws_iam_role_policy_attachment.deploy) == 6
-    error_message = "One deploy role per environment with its three policies."
+    condition     = toset(keys(aws_iam_role.deploy)) == toset(["dev", "prod"]) && length(aws_iam_role_policy_attachment.deploy) == 8 && length(aws_iam_role_policy_attachment.read_stacks) == 3
+    error_message = "One deploy role per environment with its four policies, and the shared reads on the plan and deploy roles."
   }
 }
 
@@ -65,7 +65,7 @@ run "plan_role_trusts_exactly_the_named_environments" {
   }
 
   assert {
-    condition     = toset(flatten([for c in data.aws_iam_policy_document.trust_plan.statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"])) == toset(["repo:example-org/storefront-gitops:environment:dev-plan"])
+    condition     = toset(flatten([for st in data.aws_iam_policy_document.trust["plan"].statement : [for c in st.condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]])) == toset(["repo:example-org/storefront-gitops:environment:dev-plan"])
     error_message = "Only the listed GitHub environments may assume the plan role."
   }
 }
@@ -76,8 +76,9 @@ run "no_statement_allows_everything" {
   assert {
     condition = alltrue(flatten([
       for doc in concat(
-        [data.aws_iam_policy_document.plan],
+        [data.aws_iam_policy_document.plan, data.aws_iam_policy_document.read_stacks],
         values(data.aws_iam_policy_document.deploy_platform),
+        values(data.aws_iam_policy_document.deploy_monitoring),
         values(data.aws_iam_policy_document.deploy_services),
         values(data.aws_iam_policy_document.deploy_edge),
         ) : [
@@ -101,7 +102,7 @@ run "no_statement_allows_everything" {
   }
 
   assert {
-    condition     = alltrue([for a in data.aws_iam_policy_document.plan.statement[0].actions : can(regex(":(Describe|Get|List)", a))])
+    condition     = alltrue([for a in data.aws_iam_policy_document.read_stacks.statement[0].actions : can(regex(":(Describe|Get|List)", a))])
     error_message = "The plan role's stack permissions are read-only calls."
   }
 }

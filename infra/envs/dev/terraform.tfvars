@@ -2,7 +2,7 @@
 # (autoscaling may add more). The image tag is passed by the pipeline (TF_VAR_image_tag).
 environment                 = "dev"
 region                      = "eu-west-1"
-az_count                    = 2
+availability_zones          = ["eu-west-1a", "eu-west-1b"]
 single_nat_gateway          = true
 use_fargate_spot            = true
 desired_count               = 1
@@ -12,3 +12,5 @@ access_logs_force_destroy   = true
 secret_recovery_window_days = 7
 log_retention_days          = 14
 flow_log_retention_days     = 14
+# dev has no steady traffic: a quiet night is not an outage.
+alarm_on_no_traffic = false

@@ -45,6 +45,7 @@ resource "aws_vpc_security_group_ingress_rule" "this" {
   to_port           = each.value.port
   cidr_ipv4         = each.value.cidr
   prefix_list_id    = each.value.prefix_list
+  description       = "Clients on ${each.value.port}"
 
   tags = merge(var.tags, { Name = "Clients on ${each.value.port}" })
 }

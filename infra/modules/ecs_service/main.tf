@@ -186,6 +186,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
   from_port                    = var.port
   to_port                      = var.port
   referenced_security_group_id = var.alb_security_group_id
+  description                  = "Load balancer to the container port"
 
   tags = merge(local.tags, { Name = "Load balancer to the container port" })
 }
@@ -196,6 +197,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_service" {
   from_port                    = var.port
   to_port                      = var.port
   referenced_security_group_id = aws_security_group.this.id
+  description                  = "To ${var.service} on its container port"
 
   tags = merge(local.tags, { Name = "To ${var.service} on its container port" })
 }
@@ -208,6 +210,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = each.value
+  description       = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager) through the NAT gateway"
 
   tags = merge(local.tags, { Name = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager) through the NAT gateway" })
 }
@@ -220,6 +223,7 @@ resource "aws_vpc_security_group_egress_rule" "prefix_list" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = each.value
+  description       = "HTTPS to ${each.key} through its gateway endpoint"
 
   tags = merge(local.tags, { Name = "HTTPS to ${each.key} through its gateway endpoint" })
 }

@@ -261,10 +261,12 @@ resource "aws_cloudwatch_metric_alarm" "request_count" {
   evaluation_periods  = 3
   datapoints_to_alarm = 3
   threshold_metric_id = "band"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
+  # The ALB publishes RequestCount only for periods with requests: when traffic stops entirely
+  # there is no data at all, which must count as the drop it is (CloudWatch "treat missing data").
+  treat_missing_data = var.no_traffic_is_an_outage ? "breaching" : "notBreaching"
+  alarm_actions      = local.actions
+  ok_actions         = local.actions
+  tags               = var.tags
 
   metric_query {
     id          = "requests"

@@ -113,3 +113,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "no_traffic_is_an_outage" {
+  description = "The request-count alarm fires when a service receives no request at all for 15 minutes (missing RequestCount is breaching). false for environments without steady traffic."
+  type        = bool
+  default     = true
+}

@@ -1,15 +1,24 @@
-# A VPC spread over `az_count` availability zones: one public and one private subnet per AZ,
+# A VPC spread over the given availability zones: one public and one private subnet per AZ,
 # NAT per AZ (or a single one), S3 + DynamoDB gateway endpoints, and flow logs to CloudWatch.
 
 data "aws_region" "current" {}
 
-data "aws_availability_zones" "available" {
-  state = "available"
+# The AZs are inputs, never "whichever are available now": when AWS reports a zone impaired, a list
+# taken from the available ones shifts and a plan would replace subnets and NAT gateways. This data
+# source only confirms that every named zone exists in the region (whatever its state).
+data "aws_availability_zones" "chosen" {
+  all_availability_zones = true
+
+  filter {
+    name   = "zone-name"
+    values = var.availability_zones
+  }
 }
 
 locals {
-  azs       = slice(sort(data.aws_availability_zones.available.names), 0, var.az_count)
-  nat_count = var.single_nat_gateway ? 1 : var.az_count
+  azs       = var.availability_zones
+  az_count  = length(var.availability_zones)
+  nat_count = var.single_nat_gateway ? 1 : local.az_count
 }
 
 resource "aws_vpc" "this" {
@@ -18,6 +27,18 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for az in var.availability_zones : startswith(az, data.aws_region.current.name)])
+      error_message = "Every availability zone must be in the stack's region (${data.aws_region.current.name})."
+    }
+
+    precondition {
+      condition     = length(setsubtract(var.availability_zones, data.aws_availability_zones.chosen.names)) == 0
+      error_message = "No such availability zone in this region: ${join(", ", setsubtract(var.availability_zones, data.aws_availability_zones.chosen.names))}."
+    }
+  }
 }
 
 # Nothing may use the default security group: it is stripped of every rule.
@@ -34,7 +55,7 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id                  = aws_vpc.this.id
   availability_zone       = local.azs[count.index]
@@ -45,7 +66,7 @@ resource "aws_subnet" "public" {
 }
 
 resource "aws_subnet" "private" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id            = aws_vpc.this.id
   availability_zone = local.azs[count.index]
@@ -67,7 +88,7 @@ resource "aws_route" "public_internet" {
 }
 
 resource "aws_route_table_association" "public" {
-  count = var.az_count
+  count = local.az_count
 
   subnet_id      = aws_subnet.public[count.index].id
   route_table_id = aws_route_table.public.id
@@ -94,7 +115,7 @@ resource "aws_nat_gateway" "this" {
 
 # One private route table per AZ, each to the NAT gateway of its own AZ (or the single one).
 resource "aws_route_table" "private" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id = aws_vpc.this.id
 
@@ -102,7 +123,7 @@ resource "aws_route_table" "private" {
 }
 
 resource "aws_route" "private_nat" {
-  count = var.az_count
+  count = local.az_count
 
   route_table_id         = aws_route_table.private[count.index].id
   destination_cidr_block = "0.0.0.0/0"
@@ -110,7 +131,7 @@ resource "aws_route" "private_nat" {
 }
 
 resource "aws_route_table_association" "private" {
-  count = var.az_count
+  count = local.az_count
 
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id

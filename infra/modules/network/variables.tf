@@ -19,14 +19,17 @@ variable "cidr_block" {
   }
 }
 
-variable "az_count" {
-  description = "Number of availability zones to spread subnets over (at least 2 for high availability)."
-  type        = number
-  default     = 2
+variable "availability_zones" {
+  description = "Availability zones of the subnets, by name (2 to 6, distinct, e.g. [\"eu-west-1a\", \"eu-west-1b\"])."
+  type        = list(string)
 
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 6 && floor(var.az_count) == var.az_count
-    error_message = "az_count must be a whole number between 2 and 6."
+    condition = (
+      length(var.availability_zones) >= 2 && length(var.availability_zones) <= 6 &&
+      length(distinct(var.availability_zones)) == length(var.availability_zones) &&
+      alltrue([for az in var.availability_zones : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$", az))])
+    )
+    error_message = "availability_zones must be 2 to 6 distinct zone names such as eu-west-1a."
   }
 }
 

@@ -83,12 +83,29 @@ run "anomaly_alarms_use_bands" {
     error_message = "request count anomalies must alarm in both directions"
   }
   assert {
+    condition     = aws_cloudwatch_metric_alarm.request_count["orders"].treat_missing_data == "breaching"
+    error_message = "no RequestCount at all (traffic stopped) must fire the request-drop alarm"
+  }
+  assert {
     condition     = one([for q in aws_cloudwatch_metric_alarm.target_p99_latency["catalog"].metric_query : q if q.id == "p99"]).metric[0].stat == "p99"
     error_message = "the latency alarm must watch p99"
   }
   assert {
     condition     = aws_cloudwatch_log_metric_filter.error_logs["catalog"].pattern == "{ $.level = \"ERROR\" }"
     error_message = "the log filter must count JSON lines with level ERROR"
+  }
+}
+
+run "quiet_environments_can_accept_no_traffic" {
+  command = plan
+
+  variables {
+    no_traffic_is_an_outage = false
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.request_count["orders"].treat_missing_data == "notBreaching"
+    error_message = "with no_traffic_is_an_outage = false, missing data is not an alarm"
   }
 }
 

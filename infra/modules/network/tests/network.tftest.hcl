@@ -22,14 +22,15 @@ mock_provider "aws" {
 }
 
 variables {
-  name = "storefront-test"
+  name               = "storefront-test"
+  availability_zones = ["eu-west-1a", "eu-west-1b"]
 }
 
 run "ha_spreads_over_three_azs_with_a_nat_each" {
   command = apply
 
   variables {
-    az_count = 3
+    availability_zones = ["eu-west-1c", "eu-west-1a", "eu-west-1b"]
   }
 
   assert {
@@ -100,10 +101,53 @@ run "one_az_is_refused" {
   command = plan
 
   variables {
-    az_count = 1
+    availability_zones = ["eu-west-1a"]
   }
 
-  expect_failures = [var.az_count]
+  expect_failures = [var.availability_zones]
+}
+
+run "the_same_az_twice_is_refused" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1a", "eu-west-1a"]
+  }
+
+  expect_failures = [var.availability_zones]
+}
+
+run "an_az_of_another_region_is_refused" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1a", "us-east-1a"]
+  }
+
+  expect_failures = [aws_vpc.this]
+}
+
+run "an_az_the_region_does_not_have_is_refused" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1a", "eu-west-1z"]
+  }
+
+  expect_failures = [aws_vpc.this]
+}
+
+run "subnets_follow_the_given_order_not_the_available_list" {
+  command = apply
+
+  variables {
+    availability_zones = ["eu-west-1c", "eu-west-1a"]
+  }
+
+  assert {
+    condition     = [for s in aws_subnet.private : s.availability_zone] == ["eu-west-1c", "eu-west-1a"]
+    error_message = "Subnets are in exactly the AZs given, in that order."
+  }
 }
 
 run "bad_retention_is_refused" {

@@ -1,0 +1,40 @@
+"""Where moto answers differently from AWS in a way our stack sees, corrected in the emulator process.
+
+- Security group rule descriptions: AWS keeps the description of every rule (CIDR, referenced
+  security group, prefix list) and DescribeSecurityGroupRules returns it. moto 5.2.5 keeps it for
+  CIDR rules only, so Terraform sees the description of a group-to-group or prefix-list rule vanish
+  after every apply and plans to set it again, forever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _keep_rule_descriptions() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    if getattr(SecurityGroupRule, "_storefront_descriptions", False):
+        return
+    original_init = SecurityGroupRule.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        prefix_list = kwargs.get("prefix_list_id") or (args[7] if len(args) > 7 else None)
+        self._prefix_list_description = (prefix_list or {}).get("Description")
+
+    def description(self: Any) -> str | None:
+        return (
+            self.ip_range.get("Description")
+            or (self.source_group or {}).get("Description")
+            or getattr(self, "_prefix_list_description", None)
+        )
+
+    SecurityGroupRule.__init__ = init  # type: ignore[method-assign]
+    SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
+    SecurityGroupRule._storefront_descriptions = True  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    """Apply every correction above (idempotent)."""
+    _keep_rule_descriptions()

@@ -1,0 +1,155 @@
+"""The local stack deployed from an empty emulator account by the pipeline's roles, IAM enforced.
+
+An administrator (the emulator's unrestricted keys) creates the state backend and applies
+infra/bootstrap once, as a person does. Everything after runs with credentials obtained from
+GitHub-shaped OIDC tokens (tests/support/oidc.py), which the emulator checks against the roles'
+trust policies and then authorizes call by call against their policies (scripts/iam_enforce.py):
+plan as the plan role, apply as the deploy role, plan again (no changes but the documented
+CloudFront emulator diff), destroy as the deploy role. The emulator's per-role IAM report is
+written to test-output/infra/iam-report.txt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import iam_enforce
+import manifests
+import pytest
+
+from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
+from tests.support.aws import MotoServer
+from tests.support.oidc import assume_role_env, github_token
+from tests.support.tools import output_dir
+
+pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
+
+PROJECT = manifests.project_name()
+ENV = "local"
+REPOSITORY = "example-org/storefront-gitops"
+ACCOUNT = "123456789012"
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-github-deploy-{ENV}"
+PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-github-plan"
+TF = ("-input=false", "-no-color")
+
+
+class World:
+    def __init__(self, server: MotoServer, infra: Path, data: Path) -> None:
+        self.server = server
+        self.infra = infra
+        self.data = data
+        self.backend = infra / "envs" / ENV / "backend.hcl"
+        self.var_file = f"-var-file={infra / 'envs' / ENV / 'terraform.tfvars'}"
+
+    def role_env(self, role_arn: str, environment: str) -> dict[str, str]:
+        token = github_token(REPOSITORY, f"environment:{environment}")
+        return {**assume_role_env(self.server.url, role_arn, token), "AWS_MAX_ATTEMPTS": "1"}
+
+    def stack(self, role_arn: str, environment: str) -> Terraform:
+        tf = Terraform(self.infra / "stack", self.data / "stack", self.role_env(role_arn, environment))
+        return tf
+
+    def report(self) -> dict[str, Any]:
+        return httpx.get(f"{self.server.url}{iam_enforce.REPORT_PATH}", timeout=10).json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    terraform_binary()
+    work = tmp_path_factory.mktemp("stack-as-roles")
+    infra = copy_tree(work)
+    server = MotoServer(output_dir("logs"))
+    admin = {**server.env, "AWS_MAX_ATTEMPTS": "1"}
+    world = World(server, infra, work / "tfdata")
+    try:
+        made = bootstrap_backend(ENV, world.backend, admin)
+        assert made.returncode == 0, made.stderr
+        boot = Terraform(infra / "bootstrap", work / "tfdata" / "bootstrap", admin)
+        boot.run(
+            "init", *TF, f"-backend-config={world.backend}", "-backend-config=key=bootstrap/terraform.tfstate"
+        )
+        boot.run(
+            "apply",
+            *TF,
+            "-auto-approve",
+            f"-var=github_repository={REPOSITORY}",
+            f'-var=environments=["{ENV}"]',
+            f'-var=plan_role_github_environments=["{ENV}-plan"]',
+            "-var=max_retries=2",
+        )
+        yield world
+    finally:
+        _write_report(world)
+        server.stop()
+
+
+def _write_report(world: World) -> None:
+    try:
+        data = world.report()
+    except httpx.HTTPError:
+        return
+    out = io.StringIO()
+    iam_enforce.print_report(data, out)
+    (output_dir("infra") / "iam-report.txt").write_text(out.getvalue())
+    (output_dir("infra") / "iam-report.json").write_text(json.dumps(data, indent=2))
+
+
+def _denials(world: World) -> list[str]:
+    return [
+        f"{role}: {d['action']} on {d['resource']} ({d['decision']})"
+        for role, entry in world.report().items()
+        for d in entry["denied"]
+    ]
+
+
+def test_init_and_first_plan_as_the_plan_role(world: World) -> None:
+    tf = world.stack(PLAN_ROLE, f"{ENV}-plan")
+    tf.run("init", *TF, f"-backend-config={world.backend}")
+    plan = tf.run("plan", *TF, world.var_file, check=False)
+    assert plan.returncode == 0, f"first denials: {_denials(world)[:5]}\n{plan.output[-3000:]}"
+
+
+def _change_as_deploy_role(world: World, command: str) -> None:
+    tf = world.stack(DEPLOY_ROLE, ENV)
+    done = tf.run(command, *TF, "-auto-approve", world.var_file, check=False, timeout=600)
+    assert done.returncode == 0, f"first denials: {_denials(world)[:5]}\n{done.output[-3000:]}"
+
+
+def test_apply_as_the_deploy_role(world: World) -> None:
+    _change_as_deploy_role(world, "apply")
+
+
+def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
+    tf = world.stack(PLAN_ROLE, f"{ENV}-plan")
+    plan = tf.run(
+        "plan",
+        *TF,
+        "-detailed-exitcode",
+        "-out=replan.tfplan",
+        world.var_file,
+        check=False,
+    )
+    assert plan.returncode in (0, 2), f"first denials: {_denials(world)[:5]}\n{plan.output[-3000:]}"
+    changes = tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
+    unexpected = [
+        c["address"]
+        for c in changes
+        if c["change"]["actions"] != ["no-op"]
+        and not (c["type"] == "aws_cloudfront_distribution" and c["change"]["actions"] == ["update"])
+    ]
+    assert unexpected == [], [
+        (c["address"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]
+    ]
+
+
+def test_destroy_as_the_deploy_role(world: World) -> None:
+    _change_as_deploy_role(world, "destroy")
+
+
+def test_no_call_was_denied(world: World) -> None:
+    assert _denials(world) == []
