@@ -2,7 +2,7 @@
 #   make diagram                         regenerate docs/architecture.png (diagrams + graphviz)
 #   make diagram DIAGRAM_OUT=/tmp/a.png  draw it somewhere else
 #   make new-service NAME=reviews [PORT=8083]
-#   make remove-service NAME=reviews     (stops it, drops its local secrets and route, deletes the folder)
+#   make remove-service NAME=reviews     (stops it, drops its local secrets and route, moves the folder to .local/removed/)
 
 DIAGRAM_OUT ?= $(ROOT)/docs/architecture.png
 

@@ -7,7 +7,9 @@ In this checkout, in this order:
 2. stops the service's local process if ``make up`` started it (scripts/localstack.py's pid record);
 3. removes its owned secrets: their lines in the local values file (``.local/secrets.env``, or
    ``$LOCAL_STATE_DIR/secrets.env``) and, when the local emulator runs, the secrets and the table;
-4. deletes ``services/<name>/`` and redraws ``docs/architecture.png``;
+4. moves ``services/<name>/`` out of the tree into ``.local/removed/<name>-<time>/`` (git-ignored:
+   uncommitted work in it is never lost; delete that copy when you are sure) and redraws
+   ``docs/architecture.png``;
 5. when the local edge runs, reconciles the stack as ``make up`` does (``--no-seed --no-smoke``):
    the edge restarts without the service's route, so ``make status`` tells the truth.
 
@@ -23,6 +25,7 @@ import contextlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import diagram
@@ -108,8 +111,13 @@ def remove(name: str) -> None:
     dropped = drop_secret_lines(settings.secrets_file, manifest)
     say(f"  secret values  removed {', '.join(dropped) or 'none'} from {settings.rel(settings.secrets_file)}")
     say(f"  emulator       {drop_emulator_resources(settings, manifest)}")
-    shutil.rmtree(manifest.directory)
-    say(f"  folder         deleted {manifest.directory.relative_to(manifests.REPO_ROOT)}/")
+    kept = settings.state / "removed" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(manifest.directory, kept)
+    say(
+        f"  folder         moved {manifest.directory.relative_to(manifests.REPO_ROOT)}/ to "
+        f"{settings.rel(kept)}/ (nothing uncommitted is lost; delete it when sure)"
+    )
     diagram.draw(diagram.DEFAULT_OUT)
     say("  diagram        redrew docs/architecture.png")
     settings = localstack.Settings.from_env()  # without the removed service

@@ -242,6 +242,9 @@ def test_readme_scaffold_is_planned_listed_and_served(copy: Path) -> None:
         assert removed.returncode == 0, removed.stdout + removed.stderr
         assert not alive(service_pid), f"{name} (pid {service_pid}) still runs after remove-service"
         assert not service_dir.exists()
+        kept = list((work / "local" / "removed").glob(f"{name}-*"))
+        assert len(kept) == 1, "the folder is moved aside (never deleted with uncommitted work)"
+        assert (kept[0] / "service.yaml").is_file()
         assert f"{name.upper().replace('-', '_')}_API_KEY" not in (work / "local" / "secrets.env").read_text()
         assert "CATALOG_API_KEY=" in (work / "local" / "secrets.env").read_text()
         assert httpx.get(f"{edge}/{name}/health", timeout=30).status_code == 404
