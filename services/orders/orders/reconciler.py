@@ -17,9 +17,12 @@ blocks it.
 
 Safety does not rest on the lease: every step is a conditional write or an idempotent catalog
 call, so two reconcilers, a slow request and a client retry can run at once without undoing each
-other (the lease only avoids doing the work twice). Each pass that repaired something writes
-one log line with counts and CloudWatch EMF metrics (``Repairs``, ``RepairFailures``), on which
-Terraform defines an alarm (services/orders/service.yaml ``repairs_alarm_threshold``).
+other (the lease only avoids doing the work twice). Every pass of the leader writes one log line
+(``reconciler repaired`` with counts when it repaired or failed something, ``reconciler pass``
+otherwise) with CloudWatch EMF metrics ``Repairs``, ``RepairFailures`` and ``ReconcilerPasses``
+(1 per pass: a heartbeat). Terraform alarms on too many repairs (services/orders/service.yaml
+``repairs_alarm_threshold``), on repairs that keep failing and on missing passes (a dead thread, a
+lease nobody holds): infra/modules/monitoring/repairs.tf.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from orders.repository import OrdersRepository
 from orders.service import OrderService
 
 LOGGER = logging.getLogger("orders.reconciler")
-METRICS = ("Repairs", "RepairFailures")
+METRICS = ("Repairs", "RepairFailures", "ReconcilerPasses")
 STOP_WAIT_SECONDS = 2.0
 # Longest backoff of an item whose repair keeps failing: below the 5-minute period of the
 # RepairFailures alarm (infra/modules/monitoring/repairs.tf), so a stuck item fails in every period.
@@ -125,14 +128,13 @@ class Reconciler:
                 kind = self._repair(item)
             except Exception as exc:  # one stuck item must not stop the others
                 counts["failed"] += 1
-                LOGGER.warning("repair failed", extra={"error": type(exc).__name__, "item": item["sk"]["S"]})
+                LOGGER.warning("repair failed", extra={"error": type(exc).__name__, "item": item["pk"]["S"]})
                 if self._postpone(item):
                     counts["postponed"] += 1
             else:
                 if kind:
                     counts[kind] += 1
-        if counts["claims_released"] or counts["cancels_finished"] or counts["failed"]:
-            self._report(counts)
+        self._report(counts)
         return counts
 
     def _postpone(self, item: dict[str, Any]) -> bool:
@@ -141,7 +143,7 @@ class Reconciler:
         try:
             return self.claims.postpone(item, delay)
         except Exception as exc:  # the table is down: the item stays due, the next pass retries
-            LOGGER.warning("postpone failed", extra={"error": type(exc).__name__, "item": item["sk"]["S"]})
+            LOGGER.warning("postpone failed", extra={"error": type(exc).__name__, "item": item["pk"]["S"]})
             return False
 
     def _repair(self, item: dict[str, Any]) -> str | None:
@@ -165,9 +167,11 @@ class Reconciler:
         return "cancels_finished"
 
     def _report(self, counts: Counter) -> None:
+        """One log line per leader pass, with EMF metrics: ``ReconcilerPasses`` (1: the heartbeat
+        whose absence is alarmed), ``Repairs`` and ``RepairFailures`` (zeros included)."""
         repaired = counts["claims_released"] + counts["cancels_finished"]
         LOGGER.info(
-            "reconciler repaired",
+            "reconciler repaired" if repaired or counts["failed"] else "reconciler pass",
             extra={
                 "claims_released": counts["claims_released"],
                 "cancels_finished": counts["cancels_finished"],
@@ -175,6 +179,7 @@ class Reconciler:
                 **self.dimensions,
                 "Repairs": repaired,
                 "RepairFailures": counts["failed"],
+                "ReconcilerPasses": 1,
                 "_aws": {
                     "Timestamp": int(time.time() * 1000),
                     "CloudWatchMetrics": [

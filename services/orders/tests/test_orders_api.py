@@ -572,8 +572,27 @@ def test_a_repair_is_logged_with_emf_metrics(moto, table: str, catalog: RunningS
     assert line.Repairs >= 1
     assert line.claims_released >= 1
     [declaration] = line._aws["CloudWatchMetrics"]
-    assert {m["Name"] for m in declaration["Metrics"]} == {"Repairs", "RepairFailures"}
+    assert {m["Name"] for m in declaration["Metrics"]} == {"Repairs", "RepairFailures", "ReconcilerPasses"}
     assert declaration["Dimensions"] == [["Service", "Environment"]]
+    assert line.ReconcilerPasses == 1
+
+
+def test_every_leader_pass_emits_the_heartbeat_metric(moto, catalog: RunningService, caplog) -> None:
+    """The ReconcilerPasses alarm fires when the metric is missing: each pass of the leader must
+    write it, also when there was nothing to repair; a replica that does not lead writes nothing."""
+    fresh = create_table("orders", unique_table("orders"), endpoint_url=moto.url)  # nothing due here
+    leader, other = (_orders_app(moto, fresh, catalog.url) for _ in range(2))
+    with caplog.at_level("INFO", logger="orders.reconciler"):
+        assert leader.state.reconciler.run_once() == {}
+        assert leader.state.reconciler.run_once() == {}
+        assert other.state.reconciler.run_once() is None
+    lines = [r for r in caplog.records if r.name == "orders.reconciler"]
+    assert [r.getMessage() for r in lines] == ["reconciler pass", "reconciler pass"]
+    for line in lines:
+        assert (line.ReconcilerPasses, line.Repairs, line.RepairFailures) == (1, 0, 0)
+        [declaration] = line._aws["CloudWatchMetrics"]
+        assert "ReconcilerPasses" in {m["Name"] for m in declaration["Metrics"]}
+        assert line.Service == "orders"
 
 
 def test_items_that_never_repair_do_not_block_the_rest(moto, catalog: RunningService, monkeypatch) -> None:
