@@ -629,6 +629,23 @@ def test_items_that_never_repair_do_not_block_the_rest(moto, catalog: RunningSer
     assert service.claims.due_items(batch) == []
 
 
+def test_back_to_back_passes_stop_on_shutdown(moto, table: str, catalog: RunningService) -> None:
+    from collections import Counter
+
+    reconciler = _orders_app(moto, table, catalog.url).state.reconciler
+    passes: list[int] = []
+
+    def full_pass() -> Counter:  # every pass finds a full batch and repairs it: there is always more
+        passes.append(1)
+        assert len(passes) < 10, "drain ignored the shutdown"
+        if len(passes) == 3:
+            reconciler.stop()
+        return Counter(due=reconciler.batch, claims_released=reconciler.batch)
+
+    reconciler.run_once = full_pass
+    assert reconciler.drain() == 3
+
+
 def test_postponing_never_races_a_completion(moto, table: str, catalog: RunningService) -> None:
     from orders.claims import claim_key
 
