@@ -128,7 +128,10 @@ class Reconciler:
                 kind = self._repair(item)
             except Exception as exc:  # one stuck item must not stop the others
                 counts["failed"] += 1
-                LOGGER.warning("repair failed", extra={"error": type(exc).__name__, "item": item["pk"]["S"]})
+                LOGGER.warning(
+                    "repair failed",
+                    extra={"error": type(exc).__name__, "detail": str(exc)[:300], "item": item["pk"]["S"]},
+                )
                 if self._postpone(item):
                     counts["postponed"] += 1
             else:

@@ -595,7 +595,9 @@ def test_every_leader_pass_emits_the_heartbeat_metric(moto, catalog: RunningServ
         assert line.Service == "orders"
 
 
-def test_items_that_never_repair_do_not_block_the_rest(moto, catalog: RunningService, monkeypatch) -> None:
+def test_items_that_never_repair_do_not_block_the_rest(
+    moto, catalog: RunningService, monkeypatch, caplog
+) -> None:
     """More than a batch of repairable claims behind a full batch of claims whose repair always
     fails (catalog refusing the token, say): one wake-up of the reconciler repairs every
     repairable one, in ceil((stuck + repairable) / batch) passes run back to back, and postpones
@@ -618,7 +620,13 @@ def test_items_that_never_repair_do_not_block_the_rest(moto, catalog: RunningSer
         return real(claim)
 
     monkeypatch.setattr(service, "release_expired", refused)
-    passes = reconciler.drain()
+    with caplog.at_level("WARNING", logger="orders.reconciler"):
+        passes = reconciler.drain()
+    failed = [r for r in caplog.records if r.getMessage() == "repair failed"]
+    assert len(failed) == stuck
+    assert {(r.item, r.detail) for r in failed} == {
+        (f"IDEMPOTENCY#stuck-{i}", "catalog answered 401") for i in range(stuck)
+    }
     assert passes <= -(-(stuck + repairable) // batch) + 1
     assert [k for k in (f"ok-{i}" for i in range(repairable)) if service.claims.get_claim(k)] == []
     ddb = boto3.client("dynamodb", endpoint_url=moto.url)
