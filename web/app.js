@@ -19,7 +19,9 @@ const ORDERS_STORAGE = "storefront.orders";
 const PENDING_STORAGE = "storefront.pendingOrder";
 const PAGE_SIZE = 50;
 // Answers after which the outcome of a POST /orders is unknown: retry with the same key.
-const UNSETTLED = new Set([0, 409, 429, 502, 503, 504]);
+// 0 is no answer at all (network error); every 5xx (500 included) may come after the order was stored.
+const UNSETTLED_4XX = new Set([409, 429]);
+const unsettled = (status) => status === 0 || status >= 500 || UNSETTLED_4XX.has(status);
 
 const $ = (id) => document.getElementById(id);
 const state = { products: new Map(), cursor: null, orders: [], limits: null };
@@ -315,7 +317,7 @@ async function placeOrder(event) {
     }
     await refreshProduct(productId);
   } catch (err) {
-    if (UNSETTLED.has(err.status)) {
+    if (unsettled(err.status)) {
       showMessage(`${err.message}\nPlace order again to retry: it is the same order, never a second one.`, "error");
     } else {
       sessionStorage.removeItem(PENDING_STORAGE); // refused for good: nothing was ordered

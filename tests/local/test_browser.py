@@ -108,26 +108,34 @@ def test_place_an_order_and_see_the_stock_go_down(stack: LocalStack, browser) ->
         page.click("#key-form button[type=submit]")
         expect(page.locator("#key-state")).to_have_text(re.compile("key set"))
         assert page.input_value("#api-key") == "", "the key does not stay visible in the field"
-        # The order is stored, but the answer is lost (a 503 on the way back): the page keeps the
-        # order's Idempotency-Key, and clicking again gets the same order, not a second one.
+        # The order is stored, but the answer is lost on the way back, as a 503, a 500 and no answer
+        # at all (network error), one after the other: each is an unknown outcome, so the page keeps
+        # the order's Idempotency-Key, and clicking again gets the same order, not a second one.
         keys: list[str] = []
+        lost = [503, 500, None]  # None: the connection fails
 
-        def lose_first_answer(route) -> None:
+        def lose_answers(route) -> None:
             keys.append(route.request.headers["idempotency-key"])
             response = route.fetch()
-            if len(keys) == 1:
-                route.fulfill(status=503, json={"detail": "injected: answer lost"})
-            else:
+            if len(keys) > len(lost):
                 route.fulfill(response=response)
+            elif lost[len(keys) - 1] is None:
+                route.abort("failed")
+            else:
+                status = lost[len(keys) - 1]
+                route.fulfill(status=status, json={"detail": f"injected: answer lost ({status})"})
 
-        page.route("**/orders", lose_first_answer)
-        page.click("#order-submit")
-        expect(page.locator("#message.error")).to_contain_text("Place order again to retry")
+        page.route("**/orders", lose_answers)
+        for status in lost:
+            page.click("#order-submit")
+            seen = f"answer lost ({status})" if status else "Network error"
+            expect(page.locator("#message.error")).to_contain_text(seen)
+            expect(page.locator("#message.error")).to_contain_text("Place order again to retry")
         page.click("#order-submit")
         expect(page.locator("#message.ok")).to_contain_text("placed")
         page.unroute("**/orders")
-        assert len(keys) == 2
-        assert keys[0] == keys[1], "a retry of the same order reuses its Idempotency-Key"
+        assert len(keys) == len(lost) + 1
+        assert len(set(keys)) == 1, "every retry of the same order reuses its Idempotency-Key"
         expect(page.locator(f'tr[data-product-id="{product_id}"] td.stock')).to_have_text(str(before - 2))
         expect(page.locator("#orders li")).to_have_count(1)
 

@@ -9,7 +9,9 @@ Items (same table and key schema as the orders, see repository.py):
 
 Work that must finish even if nobody comes back (an unfinished claim, an unfinished cancel) sits
 in the sparse "pending" partition of gsi1 (gsi1pk=PENDING, gsi1sk=<due time>) until it is done;
-the reconciler queries that partition for items whose due time has passed.
+the reconciler queries that partition for items whose due time has passed; an item whose repair
+fails gets a later due time (``postpone``, backoff counted in ``repair_failures``), so it never
+stands in front of the work behind it.
 
 Claim states: ``in_progress`` (an attempt holds the key until lease_until), ``releasing`` (an
 expired attempt was fenced off: its reservations are being given back; nobody can complete it
@@ -30,6 +32,7 @@ PENDING = "PENDING"
 CLAIM_SK = "IDEMPOTENCY"
 CLAIM_PREFIX = "IDEMPOTENCY#"
 TTL_ATTRIBUTE = "expires_at"  # tests check it equals table.ttl_attribute in service.yaml
+REPAIR_FAILURES = "repair_failures"  # on pending work: failed repairs so far (the backoff grows)
 _LEASE_KEY = {HASH_KEY: to_value("RECONCILER"), RANGE_KEY: to_value("LEASE")}
 
 
@@ -202,6 +205,27 @@ class ClaimRepository(TableRepository):
             Limit=limit,
         )
         return result.get("Items", [])
+
+    def postpone(self, item: dict[str, Any], seconds: float) -> bool:
+        """Move pending work whose repair failed ``seconds`` into the future (behind what is due now).
+
+        Conditional on the due time the reconciler read: a completion, a take-over, a cancel that
+        finished or another reconciler that postponed it first always wins (then False)."""
+        return self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key={HASH_KEY: item[HASH_KEY], RANGE_KEY: item[RANGE_KEY]},
+            UpdateExpression="SET #due = :later, #fails = if_not_exists(#fails, :zero) + :one",
+            ConditionExpression="#h = :pending AND #due = :was",
+            ExpressionAttributeNames={"#h": INDEX_HASH, "#due": INDEX_RANGE, "#fails": REPAIR_FAILURES},
+            ExpressionAttributeValues={
+                ":pending": to_value(PENDING),
+                ":was": item[INDEX_RANGE],
+                ":later": to_value(due(epoch(seconds))),
+                ":zero": to_value(0),
+                ":one": to_value(1),
+            },
+        )
 
     def acquire_lease(self, holder: str, seconds: float) -> bool:
         """Take or renew the reconciler's lease; False while another live replica holds it."""

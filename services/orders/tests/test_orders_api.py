@@ -572,8 +572,103 @@ def test_a_repair_is_logged_with_emf_metrics(moto, table: str, catalog: RunningS
     assert line.Repairs >= 1
     assert line.claims_released >= 1
     [declaration] = line._aws["CloudWatchMetrics"]
-    assert {m["Name"] for m in declaration["Metrics"]} == {"Repairs", "RepairFailures"}
+    assert {m["Name"] for m in declaration["Metrics"]} == {"Repairs", "RepairFailures", "ReconcilerPasses"}
     assert declaration["Dimensions"] == [["Service", "Environment"]]
+    assert line.ReconcilerPasses == 1
+
+
+def test_every_leader_pass_emits_the_heartbeat_metric(moto, catalog: RunningService, caplog) -> None:
+    """The ReconcilerPasses alarm fires when the metric is missing: each pass of the leader must
+    write it, also when there was nothing to repair; a replica that does not lead writes nothing."""
+    fresh = create_table("orders", unique_table("orders"), endpoint_url=moto.url)  # nothing due here
+    leader, other = (_orders_app(moto, fresh, catalog.url) for _ in range(2))
+    with caplog.at_level("INFO", logger="orders.reconciler"):
+        assert leader.state.reconciler.run_once() == {}
+        assert leader.state.reconciler.run_once() == {}
+        assert other.state.reconciler.run_once() is None
+    lines = [r for r in caplog.records if r.name == "orders.reconciler"]
+    assert [r.getMessage() for r in lines] == ["reconciler pass", "reconciler pass"]
+    for line in lines:
+        assert (line.ReconcilerPasses, line.Repairs, line.RepairFailures) == (1, 0, 0)
+        [declaration] = line._aws["CloudWatchMetrics"]
+        assert "ReconcilerPasses" in {m["Name"] for m in declaration["Metrics"]}
+        assert line.Service == "orders"
+
+
+def test_items_that_never_repair_do_not_block_the_rest(
+    moto, catalog: RunningService, monkeypatch, caplog
+) -> None:
+    """More than a batch of repairable claims behind a full batch of claims whose repair always
+    fails (catalog refusing the token, say): one wake-up of the reconciler repairs every
+    repairable one, in ceil((stuck + repairable) / batch) passes run back to back, and postpones
+    the stuck ones behind them."""
+    from orders.claims import claim_key
+
+    fresh = create_table("orders", unique_table("orders"), endpoint_url=moto.url)  # no other test's work
+    app = _orders_app(moto, fresh, catalog.url)
+    reconciler, service = app.state.reconciler, app.state.order_service
+    batch, stuck, repairable = reconciler.batch, reconciler.batch, reconciler.batch + 5
+    for i in range(stuck):  # oldest first: each pass would take them again if they stayed due
+        assert service.claims.put_claim(f"stuck-{i}", "h", str(uuid.uuid4()), [], lease_seconds=-100 - i)
+    for i in range(repairable):
+        assert service.claims.put_claim(f"ok-{i}", "h", str(uuid.uuid4()), [], lease_seconds=-1)
+    real = service.release_expired
+
+    def refused(claim: dict) -> bool:
+        if claim["key"].startswith("stuck-"):
+            raise RuntimeError("catalog answered 401")
+        return real(claim)
+
+    monkeypatch.setattr(service, "release_expired", refused)
+    with caplog.at_level("WARNING", logger="orders.reconciler"):
+        passes = reconciler.drain()
+    failed = [r for r in caplog.records if r.getMessage() == "repair failed"]
+    assert len(failed) == stuck
+    assert {(r.item, r.detail) for r in failed} == {
+        (f"IDEMPOTENCY#stuck-{i}", "catalog answered 401") for i in range(stuck)
+    }
+    assert passes <= -(-(stuck + repairable) // batch) + 1
+    assert [k for k in (f"ok-{i}" for i in range(repairable)) if service.claims.get_claim(k)] == []
+    ddb = boto3.client("dynamodb", endpoint_url=moto.url)
+    for i in range(stuck):
+        item = ddb.get_item(TableName=fresh, Key=claim_key(f"stuck-{i}"), ConsistentRead=True)["Item"]
+        assert float(item["gsi1sk"]["S"]) > time.time(), "a failed repair is postponed"
+        assert item["repair_failures"]["N"] == "1"
+    assert service.claims.due_items(batch) == []
+
+
+def test_back_to_back_passes_stop_on_shutdown(moto, table: str, catalog: RunningService) -> None:
+    from collections import Counter
+
+    reconciler = _orders_app(moto, table, catalog.url).state.reconciler
+    passes: list[int] = []
+
+    def full_pass() -> Counter:  # every pass finds a full batch and repairs it: there is always more
+        passes.append(1)
+        assert len(passes) < 10, "drain ignored the shutdown"
+        if len(passes) == 3:
+            reconciler.stop()
+        return Counter(due=reconciler.batch, claims_released=reconciler.batch)
+
+    reconciler.run_once = full_pass
+    assert reconciler.drain() == 3
+
+
+def test_postponing_never_races_a_completion(moto, table: str, catalog: RunningService) -> None:
+    from orders.claims import claim_key
+
+    app = _orders_app(moto, table, catalog.url)
+    claims = app.state.order_service.claims
+    ddb = boto3.client("dynamodb", endpoint_url=moto.url)
+    key = f"race-{uuid.uuid4().hex}"
+    order_id = str(uuid.uuid4())
+    assert claims.put_claim(key, "h", order_id, [], lease_seconds=-1)
+    read = ddb.get_item(TableName=table, Key=claim_key(key), ConsistentRead=True)["Item"]
+    assert claims.expire(key, order_id)  # someone else moved it meanwhile: the stale read loses
+    assert claims.postpone(read, 60) is False
+    assert claims.drop(key, order_id)
+    assert claims.postpone(read, 60) is False  # and a finished item is never brought back
+    assert "Item" not in ddb.get_item(TableName=table, Key=claim_key(key), ConsistentRead=True)
 
 
 def test_a_cancel_cut_off_after_its_first_step_is_finished_by_the_reconciler(

@@ -171,3 +171,54 @@ run "reconciler_repairs_alarm_per_declared_service" {
     error_message = "The alarm's dimensions are those the reconciler writes (Service, Environment)."
   }
 }
+
+run "reconciler_failures_and_silence_are_alarmed" {
+  command = plan
+
+  variables {
+    environment   = "test"
+    repair_alarms = { orders = 20 }
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_metric_alarm.repair_failures) == ["orders"] && keys(aws_cloudwatch_metric_alarm.reconciler_silent) == ["orders"]
+    error_message = "Each service with a reconciler gets a repair-failures and a reconciler-silent alarm."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.repair_failures["orders"].metric_name == "RepairFailures" && aws_cloudwatch_metric_alarm.repair_failures["orders"].threshold == 0 && aws_cloudwatch_metric_alarm.repair_failures["orders"].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.repair_failures["orders"].evaluation_periods == 3 && aws_cloudwatch_metric_alarm.repair_failures["orders"].datapoints_to_alarm == 3 && aws_cloudwatch_metric_alarm.repair_failures["orders"].treat_missing_data == "notBreaching"
+    error_message = "Repairs that fail in 3 periods in a row raise an alarm; no failures (no data) does not."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.reconciler_silent["orders"].metric_name == "ReconcilerPasses" && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].comparison_operator == "LessThanThreshold" && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].threshold == 1 && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].period * aws_cloudwatch_metric_alarm.reconciler_silent["orders"].evaluation_periods == 300
+    error_message = "A missing heartbeat (no ReconcilerPasses for 5 minutes) is an alarm: missing data breaches."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.repair_failures["orders"].dimensions == tomap({ Service = "orders", Environment = "test" }) && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].dimensions == tomap({ Service = "orders", Environment = "test" }) && aws_cloudwatch_metric_alarm.reconciler_silent["orders"].namespace == "storefront"
+    error_message = "The alarms' dimensions are those the reconciler writes (Service, Environment)."
+  }
+}
+
+run "no_reconciler_no_reconciler_alarms" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.repair_failures) == 0 && length(aws_cloudwatch_metric_alarm.reconciler_silent) == 0
+    error_message = "A service without a reconciler gets no heartbeat alarm (it would always fire)."
+  }
+}
+
+run "rejects_bad_reconciler_alarm_inputs" {
+  command = plan
+
+  variables {
+    environment                = "test"
+    repair_alarms              = { orders = 20 }
+    repair_failure_periods     = 0
+    reconciler_silence_minutes = 1
+  }
+
+  expect_failures = [var.repair_failure_periods, var.reconciler_silence_minutes]
+}
