@@ -6,8 +6,8 @@ on the emulator. The scenarios share one emulator, one fake GitHub and one prepa
 
 Scope inside the proof (the full suite already runs outside it): the `test` job's `make test`
 runs with PYTEST_ADDOPTS selecting tests/test_manifests.py; every other job, `needs`, `if`,
-output and step runs as written. Needs the shared action cache (STOREFRONT_SHARED_DIR, default
-../shared): without it these tests are deselected with a printed reason.
+output and step runs as written. Needs the shared action cache (the folder named by STOREFRONT_SHARED_DIR):
+without it these tests are deselected with a printed reason.
 """
 
 from __future__ import annotations
