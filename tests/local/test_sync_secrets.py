@@ -6,6 +6,7 @@ values file); every run asserts that no value ever reaches its output.
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -268,3 +269,33 @@ def test_require_existing_writes_values_into_terraform_owned_secrets_without_dri
         described = sm.describe_secret(SecretId=w.secret_id)
         assert described["Description"] == "from terraform"
         assert described["Tags"] == terraform_tags, "tags are Terraform's: no drift"
+
+
+def test_make_sync_secrets_reads_service_secrets_and_refuses_it_empty(aws: MotoServer, sm) -> None:
+    """What the pipeline's jobs run: `make sync-secrets ENV=...` with SERVICE_SECRETS (KEY=VALUE lines)."""
+    values = _values()
+    wanted = sync_secrets.wanted_secrets(ENV)
+    for w in wanted:
+        sm.create_secret(Name=w.secret_id, Description="from terraform")
+
+    def make(service_secrets: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, **aws.env, "SERVICE_SECRETS": service_secrets}
+        return subprocess.run(
+            ["make", "-s", "sync-secrets", f"ENV={ENV}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO_ROOT,
+        )
+
+    empty = make("")
+    assert empty.returncode != 0
+    assert "SERVICE_SECRETS is empty" in empty.stderr
+    assert all("SecretString" not in sm.describe_secret(SecretId=w.secret_id) for w in wanted)
+    done = make("\n".join(f"{k}={v}" for k, v in values.items()))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert not [v for v in values.values() if v in output], "a secret value leaked into the output"
+    for w in wanted:
+        assert _stored(sm, w.secret_id) == values[w.variable]
