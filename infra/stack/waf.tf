@@ -1,5 +1,7 @@
-# Two web ACLs with the same rules: CLOUDFRONT scope (us-east-1) on the distribution and REGIONAL on
-# the ALB (defence in depth: the ALB only admits CloudFront, but WAF also sees what CloudFront forwards).
+# Two web ACLs: CLOUDFRONT scope (us-east-1) on the distribution, with every rule, and REGIONAL on
+# the ALB (defence in depth: the ALB only admits CloudFront, but WAF also sees what CloudFront
+# forwards). The ALB sees CloudFront's addresses, not the viewers': its ACL has the content rule sets
+# only, the per-IP rate limit and IP reputation are the CloudFront ACL's.
 
 locals {
   edge_redacted_headers = distinct(["x-api-key", "x-service-token", lower(module.edge.origin_verify_header_name)])
@@ -24,6 +26,7 @@ module "waf_alb" {
 
   name               = "${local.name}-alb"
   scope              = "REGIONAL"
+  behind_cloudfront  = true
   count_only         = var.waf_count_only
   rate_limit_per_ip  = var.waf_rate_limit_per_ip
   redacted_headers   = local.edge_redacted_headers

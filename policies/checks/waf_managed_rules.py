@@ -4,6 +4,10 @@ Reads both forms of rules: nested `rule` blocks and `rule_json` (which our waf m
 built-in WAF checks cannot read it, this check can). When checkov cannot evaluate the rule_json
 expression (for-expressions over variables), it hands over the partly rendered expression text; then
 every required group name and a per-IP rate statement must appear in that text.
+
+The waf module's ACL behind CloudFront (``behind_cloudfront = true``, the ALB's) leaves the IP-keyed
+rules out on purpose; checkov sees that module's rule_json only as expression text, where both still
+appear. That ACL's exact rules are checked by infra/modules/waf/tests and tests/infra/edge_checks.py.
 """
 
 from __future__ import annotations

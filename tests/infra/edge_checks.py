@@ -121,12 +121,19 @@ def check_waf(session: boto3.Session, outputs: Mapping[str, Any], endpoint_url: 
             for r in rules
             if "ManagedRuleGroupStatement" in r["Statement"]
         }
-        assert groups >= MANAGED_RULE_GROUPS, (
-            f"{scope} ACL lacks managed groups {sorted(MANAGED_RULE_GROUPS - groups)}"
-        )
         rate = [r for r in rules if "RateBasedStatement" in r["Statement"]]
-        assert rate, f"{scope}: no rate-based rule"
-        assert rate[0]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP", f"{scope}: not per IP"
+        if scope == "CLOUDFRONT":  # sees the viewers' addresses: every rule
+            assert groups >= MANAGED_RULE_GROUPS, (
+                f"{scope} ACL lacks managed groups {sorted(MANAGED_RULE_GROUPS - groups)}"
+            )
+            assert rate, f"{scope}: no rate-based rule"
+            assert rate[0]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP", (
+                f"{scope}: not per IP"
+            )
+        else:  # behind CloudFront: connecting addresses are CloudFront's, so no IP-keyed rule
+            content = MANAGED_RULE_GROUPS - {"AWSManagedRulesAmazonIpReputationList"}
+            assert groups == content, f"{scope} ACL groups {sorted(groups)}, expected {sorted(content)}"
+            assert rate == [], f"{scope}: a per-IP rate rule behind CloudFront keys on CloudFront's addresses"
 
         logging = waf.get_logging_configuration(ResourceArn=arn)["LoggingConfiguration"]
         destinations = logging["LogDestinationConfigs"]

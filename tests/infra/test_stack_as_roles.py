@@ -6,26 +6,34 @@ GitHub-shaped OIDC tokens (tests/support/oidc.py), which the emulator checks aga
 trust policies and then authorizes call by call against their policies (scripts/iam_enforce.py):
 plan as the plan role, apply as the deploy role, plan again (no changes but the documented
 CloudFront emulator diff), destroy as the deploy role. The emulator's per-role IAM report is
-written to test-output/infra/iam-report.txt.
+written to test-output/infra/iam-report.txt. Between apply and destroy, the deploy workflow's other
+steps run as the deploy role too: secret sync (twice, the second changes nothing), static publish,
+and the reads the smoke step makes (outputs, API keys).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import iam_enforce
 import manifests
 import pytest
+import sync_secrets
 
 from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import MotoServer
 from tests.support.oidc import assume_role_env, github_token
-from tests.support.tools import output_dir
+from tests.support.tools import REPO_ROOT, output_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
@@ -145,6 +153,58 @@ def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
     assert unexpected == [], [
         (c["address"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]
     ]
+
+
+def _script(world: World, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *argv],
+        cwd=REPO_ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_secret_sync_as_the_deploy_role(world: World, tmp_path: Path) -> None:
+    """The deploy workflow's secret step: values into the secrets Terraform created (twice: idempotent)."""
+    values = {w.variable: secrets.token_urlsafe(24) for w in sync_secrets.wanted_secrets(ENV)}
+    values_file = tmp_path / "secrets.env"
+    values_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    env = world.role_env(DEPLOY_ROLE, ENV)
+    args = ("scripts/sync_secrets.py", "--env", ENV, "--values-file", str(values_file), "--require-existing")
+    first = _script(world, env, *args)
+    assert first.returncode == 0, f"{first.stdout}{first.stderr}\nfirst denials: {_denials(world)[:5]}"
+    again = _script(world, env, *args)
+    assert again.returncode == 0, again.stderr
+    assert "updated" not in again.stdout, again.stdout
+    assert not any(v in first.stdout + first.stderr for v in values.values()), "a secret value was printed"
+
+
+def test_static_publish_and_smoke_reads_as_the_deploy_role(world: World) -> None:
+    env = world.role_env(DEPLOY_ROLE, ENV)
+    published = _script(world, env, "scripts/publish_static.py", "web", "--env", ENV)
+    assert published.returncode == 0, (
+        f"{published.stdout}{published.stderr}\nfirst denials: {_denials(world)[:5]}"
+    )
+    # What scripts/ci/smoke_env.py reads before it calls the site: the outputs and the API keys.
+    outputs = world.stack(DEPLOY_ROLE, ENV).run("output", "-json").json()
+    assert outputs
+    sm = boto3.client(
+        "secretsmanager",
+        region_name=env["AWS_REGION"],
+        endpoint_url=world.server.url,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+    )
+    for m in manifests.load_all():
+        for secret in m.secrets:
+            if secret.name == "API_KEY":
+                assert sm.get_secret_value(SecretId=manifests.resolve_secret(m.name, secret, ENV))[
+                    "SecretString"
+                ]
 
 
 def test_destroy_as_the_deploy_role(world: World) -> None:

@@ -6,6 +6,10 @@
 
 locals {
   metric_prefix = replace(var.name, "-", "")
+  # Behind CloudFront every request comes from a CloudFront edge address: IP-keyed rules would put
+  # unrelated users in one budget and judge CloudFront's reputation, not the client's. Those rules
+  # belong to the CloudFront web ACL; the content rule sets still apply here.
+  ip_rules = !var.behind_cloudfront
   # Managed groups first evaluated after the IP reputation list and the rate limit (cheapest first).
   managed = { for i, g in var.managed_rule_groups : g => i + 2 }
 }
@@ -50,14 +54,17 @@ locals {
     }
   ]
 
-  rules = concat([local.rate_rule], [for r in local.managed_rules : r])
+  rules = concat(
+    local.ip_rules ? [local.rate_rule] : [],
+    [for r in local.managed_rules : r if local.ip_rules || r.Name != "AWSManagedRulesAmazonIpReputationList"],
+  )
 }
 
 # Rules as API JSON (rule_json): the same rules as nested `rule` blocks, but planned in milliseconds
 # instead of tens of seconds (the nested WAF schema is very slow to diff).
 resource "aws_wafv2_web_acl" "this" {
   name        = var.name
-  description = "${var.name}: AWS managed rules and a per-IP rate limit (${var.count_only ? "count" : "block"} mode)"
+  description = "${var.name}: AWS managed rules${local.ip_rules ? " and a per-IP rate limit" : " (behind CloudFront: no IP-keyed rules)"} (${var.count_only ? "count" : "block"} mode)"
   scope       = var.scope
   rule_json   = jsonencode(local.rules)
   tags        = var.tags

@@ -101,3 +101,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "behind_cloudfront" {
+  description = "The protected resource only receives requests from CloudFront (the ALB): the connecting address is a CloudFront edge, so the per-IP rate limit and the IP reputation list are left to the CloudFront web ACL, which sees the viewer's address."
+  type        = bool
+  default     = false
+}

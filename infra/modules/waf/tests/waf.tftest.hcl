@@ -55,6 +55,21 @@ run "blocks_by_default_with_all_managed_groups" {
   }
 }
 
+run "behind_cloudfront_no_ip_keyed_rules" {
+  command = plan
+
+  variables {
+    behind_cloudfront = true
+  }
+
+  assert {
+    condition = toset([for r in jsondecode(aws_wafv2_web_acl.this.rule_json) : r.Name]) == toset([
+      "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet",
+    ])
+    error_message = "behind CloudFront only the content rule sets apply (no rate limit, no IP reputation)"
+  }
+}
+
 run "count_mode_switches_every_rule" {
   command = plan
 
