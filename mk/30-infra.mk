@@ -125,8 +125,8 @@ BOOTSTRAP      := $(INFRA)/bootstrap
 BOOTSTRAP_TF    = $(TF) -chdir=$(BOOTSTRAP)
 BOOTSTRAP_PLAN := $(TF_STATE)/bootstrap.tfplan
 
-bootstrap-plan: ## Plan infra/bootstrap (GITHUB_REPOSITORY=owner/name) and check its policies against AWS quotas
-	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner/name is required" >&2; exit 2; }
+bootstrap-plan: ## Plan infra/bootstrap (GITHUB_REPOSITORY=owner@id/name@id, as in the OIDC sub) and check its policies against AWS quotas
+	@test -n "$(GITHUB_REPOSITORY)" || { echo "GITHUB_REPOSITORY=owner@OWNER_ID/name@REPO_ID (or owner/name for a repository without immutable subject claims) is required" >&2; exit 2; }
 	@test -f $(INFRA)/envs/prod/backend.hcl || { echo "infra/envs/prod/backend.hcl missing: run make bootstrap-backend ENV=prod" >&2; exit 2; }
 	$(BOOTSTRAP_TF) $(TF_INIT) -reconfigure $(TF_ARGS) -backend-config=../envs/prod/backend.hcl -backend-config=key=bootstrap/terraform.tfstate
 	$(BOOTSTRAP_TF) plan $(TF_ARGS) -var github_repository=$(GITHUB_REPOSITORY) $(BOOTSTRAP_VARS) -out=$(BOOTSTRAP_PLAN)

@@ -337,6 +337,9 @@ data "aws_iam_policy_document" "deploy_services" {
       "route53:DeleteHostedZone", "servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:CreateService",
       "servicediscovery:DeleteNamespace", "servicediscovery:DeleteService", "servicediscovery:TagResource",
       "servicediscovery:UntagResource", "servicediscovery:UpdateService",
+      # What Cloud Map itself calls for CreatePrivateDnsNamespace (AWS Cloud Map API permissions
+      # reference); the emulator checks only each API's own action, so these are not exercised.
+      "route53:GetHostedZone", "route53:ListHostedZonesByName", "ec2:DescribeRegions", "ec2:DescribeVpcs",
     ]
     resources = ["*"]
 
@@ -402,6 +405,8 @@ data "aws_iam_policy_document" "deploy_edge" {
       "cloudfront:UpdateCachePolicy", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
       "cloudfront:UpdateOriginRequestPolicy", "cloudfront:UpdateResponseHeadersPolicy",
       "route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource",
+      # Certificates for a custom domain_name (modules/dns): in us-east-1 for CloudFront, regional for the ALB.
+      "acm:AddTagsToCertificate", "acm:DeleteCertificate", "acm:RemoveTagsFromCertificate", "acm:RequestCertificate",
       "wafv2:AssociateWebACL", "wafv2:CreateWebACL", "wafv2:DeleteLoggingConfiguration", "wafv2:DeleteWebACL",
       "wafv2:DisassociateWebACL", "wafv2:PutLoggingConfiguration", "wafv2:TagResource", "wafv2:UntagResource",
       "wafv2:UpdateWebACL",

@@ -1,10 +1,20 @@
 variable "github_repository" {
-  description = "GitHub repository allowed to assume the roles, as owner/name."
+  description = <<-EOT
+    GitHub repository allowed to assume the roles, exactly as GitHub writes it in the OIDC token's
+    sub claim: owner@OWNER_ID/name@REPO_ID for repositories with immutable subject claims (the
+    default for repositories created or renamed on or after 2026-07-15), owner/name for older ones.
+    `gh api repos/OWNER/REPO --jq '"\(.owner.login)@\(.owner.id)/\(.name)@\(.id)"'` prints the first form.
+  EOT
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$", var.github_repository))
-    error_message = "github_repository must be owner/name."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}(@[0-9]+)?/[A-Za-z0-9._-]{1,100}(@[0-9]+)?$", var.github_repository))
+    error_message = "github_repository must be owner/name or, with immutable subject claims, owner@OWNER_ID/name@REPO_ID (both IDs or neither)."
+  }
+
+  validation {
+    condition     = length(regexall("@", var.github_repository)) != 1
+    error_message = "github_repository: give both immutable IDs (owner@OWNER_ID/name@REPO_ID) or neither."
   }
 }
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline.gha.aws_setup import Roles, apply_targets, bootstrap, publish_images, table_key
-from tests.pipeline.gha.fake_github import FakeGitHub
+from tests.pipeline.gha.fake_github import FakeGitHub, subject_repository
 from tests.pipeline.gha.runner import REPOSITORY, Act, commit_change, prepare_repository
 from tests.support.aws import MotoServer
 from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.
 
 # The proof's reduced scope for the `test` job (documented above and in .github/README.md).
 INNER_TESTS = "tests/test_manifests.py"
+SUBJECT = subject_repository(REPOSITORY)  # the sub claim carries the immutable IDs
 
 
 @dataclass
@@ -144,7 +145,7 @@ def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof
         assert all(c["issue"] == 12 and c.get("updates", 0) == push - 1 for c in mine.values()), mine
         assert all("Terraform plan" in c["body"] for c in mine.values())
     subjects = {t["sub"] for t in proof.github.state.tokens}
-    assert subjects == {f"repo:{REPOSITORY}:environment:dev-plan", f"repo:{REPOSITORY}:environment:prod-plan"}
+    assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan"}
     assert {t["aud"] for t in proof.github.state.tokens} == {"sts.amazonaws.com"}
     assert len(proof.github.state.sarifs) == 2 * len(shas)  # bandit + checkov, each push
 
@@ -197,7 +198,7 @@ def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) 
     assert "Apply complete" not in result.log.read_text()
     assert table_key(proof.aws, table) == "pk"  # untouched
     subjects = {t["sub"] for t in proof.github.state.tokens[-2:]}
-    assert subjects == {f"repo:{REPOSITORY}:environment:dev-plan", f"repo:{REPOSITORY}:environment:prod-plan"}
+    assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan"}
 
 
 def test_drift_opens_one_issue_per_environment(proof: Proof) -> None:

@@ -136,6 +136,29 @@ run "unknown_environment_is_refused" {
   expect_failures = [var.environments]
 }
 
+run "immutable_subject_claims_are_trusted_as_github_writes_them" {
+  command = plan
+
+  variables {
+    github_repository = "example-org@1001/storefront-gitops@2002"
+  }
+
+  assert {
+    condition     = flatten([for c in data.aws_iam_policy_document.trust["prod"].statement[0].condition : tolist(c.values) if c.variable == "token.actions.githubusercontent.com:sub"]) == ["repo:example-org@1001/storefront-gitops@2002:environment:prod"]
+    error_message = "A repository with immutable subject claims is trusted by owner@id/name@id."
+  }
+}
+
+run "half_an_immutable_subject_is_refused" {
+  command = plan
+
+  variables {
+    github_repository = "example-org@1001/storefront-gitops"
+  }
+
+  expect_failures = [var.github_repository]
+}
+
 run "bad_repository_is_refused" {
   command = plan
 

@@ -18,6 +18,7 @@ import boto3
 import manifests
 
 from tests.infra.tfkit import Terraform, copy_tree
+from tests.pipeline.gha.fake_github import subject_repository
 from tests.pipeline.gha.runner import REPOSITORY
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT
@@ -48,7 +49,8 @@ def bootstrap(server: MotoServer, work: Path) -> Roles:
     tf = Terraform(infra / "bootstrap", work / "bootstrap-tfdata", env)
     tf.run("init", "-input=false", "-no-color", f"-backend-config={work / 'backend-prod.hcl'}",
            "-backend-config=key=bootstrap/terraform.tfstate")  # fmt: skip
-    tf.run("apply", "-input=false", "-no-color", "-auto-approve", f"-var=github_repository={REPOSITORY}",
+    trusted = subject_repository(REPOSITORY)  # owner@id/name@id, as GitHub writes today's sub claims
+    tf.run("apply", "-input=false", "-no-color", "-auto-approve", f"-var=github_repository={trusted}",
            "-var=max_retries=2")  # fmt: skip
     outputs = tf.run("output", "-json").json()
     assert isinstance(outputs, dict)

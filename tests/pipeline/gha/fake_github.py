@@ -52,13 +52,27 @@ class JobIdentity:
     run_id: str = "1"
 
 
+# Immutable owner and repository IDs, as GitHub writes them into the default `sub` of repositories
+# created or renamed on or after 2026-07-15 (changelog 2026-04-23, "Immutable subject claims for
+# GitHub Actions OIDC tokens"): repo:owner@OWNER_ID/name@REPO_ID:... The `repository` claim keeps
+# the plain owner/name. A repository created from this template today gets this form.
+REPOSITORY_IDS = (1001, 2002)
+
+
+def subject_repository(repository: str) -> str:
+    """owner@OWNER_ID/name@REPO_ID: the repository part of the default `sub` claim."""
+    owner, name = repository.split("/")
+    return f"{owner}@{REPOSITORY_IDS[0]}/{name}@{REPOSITORY_IDS[1]}"
+
+
 def subject(job: JobIdentity) -> str:
     """GitHub's default `sub` claim for this job (environment first, then pull request, then ref)."""
+    repo = subject_repository(job.repository)
     if job.environment:
-        return f"repo:{job.repository}:environment:{job.environment}"
+        return f"repo:{repo}:environment:{job.environment}"
     if job.event_name.startswith("pull_request"):
-        return f"repo:{job.repository}:pull_request"
-    return f"repo:{job.repository}:ref:{job.ref}"
+        return f"repo:{repo}:pull_request"
+    return f"repo:{repo}:ref:{job.ref}"
 
 
 def _b64(data: bytes) -> str:
