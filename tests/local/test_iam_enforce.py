@@ -220,7 +220,10 @@ def test_administrator_is_not_restricted(endpoint: str) -> None:
 
 
 def test_report_lists_used_unused_and_denied(endpoint: str) -> None:
-    _as_role(endpoint, "dynamodb").get_item(TableName="app-dev-orders", Key={"pk": {"S": "1"}})
+    ddb = _as_role(endpoint, "dynamodb")
+    ddb.get_item(TableName="app-dev-orders", Key={"pk": {"S": "1"}})
+    with pytest.raises(ClientError):
+        ddb.put_item(TableName="other-table", Item={"pk": {"S": "report"}})
     report = httpx.get(f"{endpoint}/_emulator/iam", timeout=10).json()[ROLE]
     assert report["used"]["dynamodb:GetItem"] >= 1
     assert "sns:Publish" in report["granted_never_used"]
