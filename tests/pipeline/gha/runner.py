@@ -106,6 +106,12 @@ def prepare_repository(work: Path, venv: Path, checkov_venv: Path) -> tuple[Path
         stripped = ACT_UNKNOWN_LINE.sub("", text)
         assert len(text.splitlines()) - len(stripped.splitlines()) == len(ACT_UNKNOWN_LINE.findall(text))
         workflow.write_text(stripped)
+    # What the README's "Environment settings" step asks of a new user: prod refuses to plan until
+    # its alarms reach someone (a variable validation), so the repository under test sets one.
+    prod_vars = repo / "infra" / "envs" / "prod" / "terraform.tfvars"
+    unset = "alarm_emails = []"
+    assert unset in prod_vars.read_text(), "prod's tfvars no longer ships without alarm_emails"
+    prod_vars.write_text(prod_vars.read_text().replace(unset, 'alarm_emails = ["team@example.com"]'))
     (repo / ".venv").symlink_to(venv)
     (repo / ".venv-checkov").symlink_to(checkov_venv)
     git = [
