@@ -33,7 +33,7 @@ POLLUTED = {
     "ENV": "prod",
     "DIAGRAM_OUT": "/nonexistent/architecture.png",
     "MAKEFLAGS": "NAME=catalog PORT=8081",
-    "TF_VAR_az_count": "1",
+    "TF_VAR_availability_zones": '["xx-nowhere-1a"]',  # the stack's AZ input (a wrong region)
 }
 
 
