@@ -250,7 +250,7 @@ def scaffold(
 
 
 def edge_url() -> str:
-    """Where `make up` serves the edge (LOCAL_EDGE_PORT, as scripts/localstack.py reads it)."""
+    """Where `make up` serves the edge (LOCAL_EDGE_PORT, as scripts/tooling/stack_settings.py reads it)."""
     port = os.environ.get("LOCAL_EDGE_PORT", "").strip() or "8080"
     return f"http://127.0.0.1:{port}"
 

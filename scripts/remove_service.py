@@ -4,7 +4,7 @@ In this checkout, in this order:
 
 1. refuses (exit 2, nothing changed) a name that is not a service folder with a manifest, or a
    service another manifest depends on (its ``dependencies``);
-2. stops the service's local process if ``make up`` started it (scripts/localstack.py's pid record);
+2. stops the service's local process if ``make up`` started it (tooling/supervisor.py pid record);
 3. removes its owned secrets: their lines in the local values file (``.local/secrets.env``, or
    ``$LOCAL_STATE_DIR/secrets.env``) and, when the local emulator runs, the secrets and the table;
 4. moves ``services/<name>/`` out of the tree into ``.local/removed/<name>-<time>/`` (git-ignored:
@@ -29,10 +29,14 @@ import time
 from pathlib import Path
 
 import diagram
-import localstack
 import manifests
 import sync_secrets
 from botocore.exceptions import BotoCoreError, ClientError
+from tooling import stack_commands
+from tooling.emulator_setup import client
+from tooling.stack_commands import say
+from tooling.stack_settings import ENVIRONMENT, Settings, StackError
+from tooling.supervisor import Processes
 
 
 class RemoveError(Exception):
@@ -63,7 +67,7 @@ def drop_secret_lines(path: Path, manifest: manifests.Manifest) -> list[str]:
     if not path.is_file():
         return []
     variables = {sync_secrets.variable_name(manifest.name, s.name) for s in manifest.secrets if s.owned}
-    ids = {manifests.secret_id(manifest.name, s.name, localstack.ENVIRONMENT) for s in manifest.secrets}
+    ids = {manifests.secret_id(manifest.name, s.name, ENVIRONMENT) for s in manifest.secrets}
     kept, dropped = [], []
     for line in path.read_text().splitlines(keepends=True):
         key = line.split("=", 1)[0].strip().removeprefix("export ").strip()
@@ -80,18 +84,18 @@ def drop_secret_lines(path: Path, manifest: manifests.Manifest) -> list[str]:
     return dropped
 
 
-def drop_emulator_resources(settings: localstack.Settings, manifest: manifests.Manifest) -> str:
+def drop_emulator_resources(settings: Settings, manifest: manifests.Manifest) -> str:
     """Delete the service's secrets and table in the running emulator (its data is in memory)."""
-    if localstack.Processes(settings).running("moto") is None:
+    if Processes(settings).running("moto") is None:
         return "emulator not running"
-    sm = localstack._client(settings, "secretsmanager")
+    sm = client(settings, "secretsmanager")
     for s in manifest.secrets:
         if s.owned:
-            secret = manifests.secret_id(manifest.name, s.name, localstack.ENVIRONMENT)
+            secret = manifests.secret_id(manifest.name, s.name, ENVIRONMENT)
             with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
                 sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
-    ddb = localstack._client(settings, "dynamodb")
-    table = manifests.table_name(manifest.name, localstack.ENVIRONMENT)
+    ddb = client(settings, "dynamodb")
+    table = manifests.table_name(manifest.name, ENVIRONMENT)
     with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
         ddb.delete_table(TableName=table)
     return f"deleted its secrets and table {table} in the emulator"
@@ -105,9 +109,8 @@ def remove(name: str) -> None:
             "run: sudo bash scripts/install_system_deps.sh",
             code=1,
         )
-    settings = localstack.Settings.from_env()
-    say = localstack._say
-    say(f"  process        {localstack.Processes(settings).stop(name)}")
+    settings = Settings.from_env()
+    say(f"  process        {Processes(settings).stop(name)}")
     dropped = drop_secret_lines(settings.secrets_file, manifest)
     say(f"  secret values  removed {', '.join(dropped) or 'none'} from {settings.rel(settings.secrets_file)}")
     say(f"  emulator       {drop_emulator_resources(settings, manifest)}")
@@ -120,12 +123,12 @@ def remove(name: str) -> None:
     )
     diagram.draw(diagram.DEFAULT_OUT)
     say("  diagram        redrew docs/architecture.png")
-    settings = localstack.Settings.from_env()  # without the removed service
-    if localstack.Processes(settings).running("edge") is None:
+    settings = Settings.from_env()  # without the removed service
+    if Processes(settings).running("edge") is None:
         say("  local stack    not running (nothing to reconcile)")
     else:
         say("  local stack    reconciling as `make up` does (the edge drops the route):")
-        localstack.up(settings, seed=False, smoke=False)
+        stack_commands.up(settings, seed=False, smoke=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except RemoveError as exc:
         print(f"remove_service: {exc}", file=sys.stderr)
         return exc.code
-    except (localstack.StackError, diagram.DiagramError, OSError, ValueError) as exc:
+    except (StackError, diagram.DiagramError, OSError, ValueError) as exc:
         print(f"remove_service: {exc}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as exc:

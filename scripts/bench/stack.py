@@ -1,6 +1,6 @@
 """A private copy of the local stack for benchmarks and fault tests, on free loopback ports.
 
-Built only from scripts/localstack.py's own pieces (its Settings, process manager, table and
+Built only from the local stack's own pieces (scripts/tooling/) (its Settings, process manager, table and
 secret provisioning, service environment and Caddy generator), in a temporary state folder, so
 it never touches a stack started with `make up` and never uses the default ports.
 
@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import secrets
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,51 +25,20 @@ from unittest import mock
 
 import boto3
 import emulator
-import httpx
-import localstack
 import manifests
 import sync_secrets
+from tooling import stack_commands
+from tooling.edge_config import caddyfile, edge_env
+from tooling.emulator_setup import ensure_tables, sync_secret_values
+from tooling.net import HOST, free_port, wait_http
+from tooling.services import service_env
+from tooling.stack_settings import EMULATOR_AWS_ENV, ENVIRONMENT, REGION, ROOT, Settings, base_env
+from tooling.supervisor import Processes
 
 BENCH_DIR = Path(__file__).resolve().parent
-HOST = localstack.HOST
 HELLO = "hello"
 HELLO_PREFIX = "/hello"
 HELLO_HEALTH = "/hello/health"
-
-
-_HANDED_OUT: set[int] = set()  # never give one port to two parts of this process's stacks
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port() -> int:
-    """A free loopback port below the kernel's ephemeral range.
-
-    Ports the kernel hands out itself (bind to port 0) come from the ephemeral range, which every
-    outgoing connection also draws from: a port freed by a killed process can be taken by a
-    client connection before the process is restarted on it. Ports below that range are only
-    ever used by a process that asks for them, so a restart on the same port stays possible.
-    """
-    low, _ = _ephemeral_range()
-    first = 20000 if low > 21000 else 1024
-    for _ in range(500):
-        port = first + secrets.randbelow(max(low - first, 1))
-        if port in _HANDED_OUT:
-            continue
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-            try:
-                s.bind((HOST, port))
-            except OSError:
-                continue
-        _HANDED_OUT.add(port)
-        return port
-    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def hello_manifest() -> manifests.Manifest:
@@ -100,14 +67,14 @@ def replica_name(service: str, index: int) -> str:
 class Stack:
     """A running private stack. Build it with :func:`start`; stop it with :meth:`stop`."""
 
-    settings: localstack.Settings
+    settings: Settings
     hello_port: int | None = None
     replicas: dict[str, list[int]] = dataclasses.field(default_factory=dict)
     edge_config: str = ""
 
     @property
-    def procs(self) -> localstack.Processes:
-        return localstack.Processes(self.settings)
+    def procs(self) -> Processes:
+        return Processes(self.settings)
 
     @property
     def edge(self) -> str:
@@ -129,15 +96,15 @@ class Stack:
         return f"http://{HOST}:{self.replicas[service][replica]}"
 
     def table(self, service: str) -> str:
-        return manifests.table_name(service, localstack.ENVIRONMENT)
+        return manifests.table_name(service, ENVIRONMENT)
 
     def dynamodb(self) -> Any:
         return boto3.client(
             "dynamodb",
             endpoint_url=self.aws_url,
-            region_name=localstack.REGION,
-            aws_access_key_id=localstack.EMULATOR_AWS_ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=localstack.EMULATOR_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+            aws_access_key_id=EMULATOR_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=EMULATOR_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
         )
 
     def item_count(self, service: str) -> int:
@@ -208,12 +175,12 @@ class Stack:
         self.procs.start(
             "moto",
             emulator.argv(self.settings.python, self.settings.aws_port, HOST),
-            {**localstack._base_env(), **localstack.EMULATOR_AWS_ENV},
+            {**base_env(), **EMULATOR_AWS_ENV},
             self.settings.aws_port,
             f"{self.aws_url}/moto-api/",
         )
-        localstack.ensure_tables(self.settings)
-        localstack.sync_secret_values(self.settings)
+        ensure_tables(self.settings)
+        sync_secret_values(self.settings)
 
     def start_replica(self, service: str, index: int, extra_env: dict[str, str] | None = None) -> None:
         manifest = manifests.get(service)
@@ -221,7 +188,7 @@ class Stack:
         settings = dataclasses.replace(
             self.settings, service_ports={**self.settings.service_ports, service: port}
         )
-        env = {**localstack.service_env(settings, manifest), **(extra_env or {})}
+        env = {**service_env(settings, manifest), **(extra_env or {})}
         argv = [settings.python, "-m", "svc_common.serve", manifest.app]
         self.procs.start(
             replica_name(service, index), argv, env, port, f"http://{HOST}:{port}{manifest.ready_path}"
@@ -234,15 +201,13 @@ class Stack:
                 procs.stop(name)
 
 
-def _edge_config(
-    settings: localstack.Settings, hello_port: int | None, replicas: dict[str, list[int]]
-) -> str:
+def _edge_config(settings: Settings, hello_port: int | None, replicas: dict[str, list[int]]) -> str:
     """The generator's Caddyfile, with the hello route and extra replicas as extra upstreams."""
     real = manifests.load_all()
     extra = [hello_manifest()] if hello_port else []
     ports = {**settings.service_ports, **({HELLO: hello_port} if hello_port else {})}
     with mock.patch.object(manifests, "load_all", return_value=[*real, *extra]):
-        config = localstack.caddyfile(dataclasses.replace(settings, service_ports=ports))
+        config = caddyfile(dataclasses.replace(settings, service_ports=ports))
     for service, ports_of in replicas.items():
         if len(ports_of) < 2:
             continue
@@ -261,27 +226,11 @@ def start_edge(stack: Stack) -> None:
     path.write_text(config)
     argv = [stack.settings.caddy, "run", "--config", str(path), "--adapter", "caddyfile"]
     stack.procs.start(
-        "edge", argv, localstack.edge_env(stack.settings), stack.settings.edge_port, f"{stack.edge}/", config
+        "edge", argv, edge_env(stack.settings), stack.settings.edge_port, f"{stack.edge}/", config
     )
     routes = [m.ready_path for m in manifests.load_all()] + ([HELLO_HEALTH] if stack.hello_port else [])
     for path_ in routes:
         wait_http(f"{stack.edge}{path_}", timeout=30)
-
-
-def wait_http(url: str, timeout: float = 20.0, status: int = 200) -> float:
-    """Seconds until ``url`` answers ``status``; TimeoutError after ``timeout``."""
-    start = time.monotonic()
-    last = "no answer"
-    while time.monotonic() - start < timeout:
-        try:
-            r = httpx.get(url, timeout=2.0)
-            if r.status_code == status:
-                return time.monotonic() - start
-            last = f"HTTP {r.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.02)
-    raise TimeoutError(f"{url} did not answer {status} within {timeout}s ({last})")
 
 
 def start(
@@ -293,18 +242,16 @@ def start(
 ) -> Stack:
     """Emulator, tables, secrets, every service (``replicas`` per service), optional hello, edge."""
     service_ports = {m.name: free_port() for m in manifests.load_all()}
-    settings = localstack.Settings(
-        state=state, edge_port=free_port(), aws_port=free_port(), service_ports=service_ports
-    )
+    settings = Settings(state=state, edge_port=free_port(), aws_port=free_port(), service_ports=service_ports)
     stack = Stack(settings=settings, hello_port=free_port() if hello else None)
     stack.replicas = {
         name: [port] + [free_port() for _ in range((replicas or {}).get(name, 1) - 1)]
         for name, port in service_ports.items()
     }
     try:
-        # localstack.up() without seed and smoke test starts moto, tables, secrets, services, edge.
+        # up() without seed and smoke test starts moto, tables, secrets, services, edge.
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            localstack.up(settings, seed=False, smoke=False)
+            stack_commands.up(settings, seed=False, smoke=False)
         for name, count in (replicas or {}).items():
             for index in range(1, count):
                 stack.start_replica(name, index)
@@ -313,13 +260,13 @@ def start(
                 stack.start_replica(name, index, extra)
         if stack.hello_port:
             env = {
-                **localstack._base_env(),
-                "PYTHONPATH": os.pathsep.join([str(localstack.ROOT / "services" / "common"), str(BENCH_DIR)]),
+                **base_env(),
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "services" / "common"), str(BENCH_DIR)]),
                 "PYTHONUNBUFFERED": "1",
                 "PORT": str(stack.hello_port),
                 "HOST": HOST,
                 "SERVICE_NAME": HELLO,
-                "ENVIRONMENT": localstack.ENVIRONMENT,
+                "ENVIRONMENT": ENVIRONMENT,
                 "HEALTH_PATH": HELLO_HEALTH,
                 "LOG_LEVEL": os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                 "SHUTDOWN_GRACE_SECONDS": "5",

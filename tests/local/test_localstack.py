@@ -20,10 +20,10 @@ from pathlib import Path
 
 import boto3
 import httpx
-import localstack
 import manifests
 import pytest
 import sync_secrets
+from tooling.edge_config import security_headers
 
 from tests.local.stack import LocalStack, alive
 from tests.support.tools import REPO_ROOT, output_dir
@@ -118,7 +118,7 @@ def test_services_get_the_runtime_contract_environment(stack: LocalStack) -> Non
 
 
 def test_edge_routes_every_prefix_and_serves_the_site_with_security_headers(stack: LocalStack) -> None:
-    headers = localstack.security_headers()
+    headers = security_headers()
     with httpx.Client(base_url=stack.edge_url, timeout=30) as client:
         for m in manifests.load_all():
             r = client.get(m.ready_path)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import logview
+from tooling import logview
 
 from tests.support.tools import REPO_ROOT
 

@@ -5,35 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import httpx
+from tooling.net import free_port, wait_http
 
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 20.0, status: int | None = 200) -> httpx.Response:
-    """Poll ``url`` until it answers (with ``status`` when given) or raise TimeoutError."""
-    deadline = time.monotonic() + timeout
-    last: str = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(url, timeout=2.0)
-            if status is None or r.status_code == status:
-                return r
-            last = f"HTTP {r.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout}s ({last})")
+__all__ = ["Proc", "free_port", "running", "wait_http"]  # the helpers live in scripts/tooling/net.py
 
 
 class Proc:

@@ -1,4 +1,4 @@
-"""What the local edge (Caddy) enforces beyond routing, as Caddyfile lines for scripts/localstack.py.
+"""What the local edge (Caddy) enforces beyond routing, as Caddyfile lines for tooling/edge_config.py.
 
 The same rules hold in AWS, where CloudFront and the ALB are the edge:
 - internal paths (manifest ``internal_paths``, e.g. catalog's reservations API) answer 404 at the
@@ -9,7 +9,7 @@ The same rules hold in AWS, where CloudFront and the ALB are the edge:
   connection); a body that stalls gets the services' JSON 408 after 10 s without data
   (svc_common.middleware, BODY_TIMEOUT_SECONDS), and the edge itself gives up on any request
   not received within 30 s (LOCAL_EDGE_READ_TIMEOUT; a JSON 504 for a proxied one);
-- the access log holds no query string (nor credential headers: localstack.REDACTED_HEADERS).
+- the access log holds no query string (nor credential headers: edge_config.REDACTED_HEADERS).
 """
 
 from __future__ import annotations
