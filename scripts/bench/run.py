@@ -49,6 +49,8 @@ for _p in (ROOT / "scripts", ROOT / "services" / "common"):
 import httpx  # noqa: E402
 import manifests  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
+from tooling import podman as podman_tool  # noqa: E402
+from tooling import service_images  # noqa: E402
 from tooling.net import HOST, free_port, wait_http  # noqa: E402
 from tooling.services import service_env  # noqa: E402
 from tooling.stack_settings import REGION, Settings, StackError  # noqa: E402
@@ -283,15 +285,11 @@ def _process_cold_start(s: stack.Stack, service: str) -> ColdStart:
 
 def _container_cold_start(service: str, tag: str = "local", count: int = COLD_START_RUNS) -> ColdStart:
     what = f"{service}: container start to healthy"
-    try:
-        import images  # the images tooling (scripts/images.py)
-    except ImportError:
-        return ColdStart(what=what, runs_s=[], note="not measured: scripts/images.py is not there")
-    reason = images.unavailable_reason()
+    reason = podman_tool.unavailable_reason()
     if reason:
         return ColdStart(what=what, runs_s=[], note=f"not measured: {reason}")
-    ref = images.image_ref(service, tag)
-    if not images.image_exists(ref):
+    ref = service_images.image_ref(service, tag)
+    if not podman_tool.image_exists(ref):
         return ColdStart(
             what=what, runs_s=[], note=f"not measured: image {ref} is not built (run `make images`)"
         )
@@ -313,16 +311,18 @@ def _container_cold_start(service: str, tag: str = "local", count: int = COLD_ST
         port = free_port()
         start = time.monotonic()
         try:
-            images.podman(*images.run_argv(service, name=name, tag=tag, host_port=port, env=env), timeout=120)
+            podman_tool.podman(
+                *service_images.run_argv(service, name=name, tag=tag, host_port=port, env=env), timeout=120
+            )
             wait_http(f"http://127.0.0.1:{port}{manifest.health_path}", timeout=60)
             runs.append(round(time.monotonic() - start, 3))
-            hc = images.podman("healthcheck", "run", name, check=False, timeout=30)
+            hc = podman_tool.podman("healthcheck", "run", name, check=False, timeout=30)
             note = "podman healthcheck run: " + ("healthy" if hc.returncode == 0 else f"exit {hc.returncode}")
-        except (images.ImageError, TimeoutError, subprocess.TimeoutExpired) as exc:
+        except (podman_tool.ImageError, TimeoutError, subprocess.TimeoutExpired) as exc:
             note = f"run {i + 1} failed: {str(exc)[:200]}"
             break
         finally:
-            images.podman("rm", "--force", "--time", "5", name, check=False, timeout=60)
+            podman_tool.podman("rm", "--force", "--time", "5", name, check=False, timeout=60)
     return ColdStart(
         what=what + f" ({manifest.health_path} = 200 on the published port)", runs_s=runs, note=note
     )
@@ -330,13 +330,9 @@ def _container_cold_start(service: str, tag: str = "local", count: int = COLD_ST
 
 def _image_sizes() -> list[tuple[str, float, int]]:
     """Size and layers of the service images and bases present (what `make image-report` prints)."""
-    try:
-        import images
-    except ImportError:
+    if podman_tool.unavailable_reason():
         return []
-    if images.unavailable_reason():
-        return []
-    return [(i.image, i.size_mb, i.layers) for i in images.report()]
+    return [(i.image, i.size_mb, i.layers) for i in service_images.report()]
 
 
 # ---------------------------------------------------------------------------------------------

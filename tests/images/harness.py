@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import images
 import manifests
+from tooling import podman as podman_tool
+from tooling import service_images
 
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import free_port
@@ -33,20 +34,20 @@ TAG = "test"
 
 
 def require_podman() -> None:
-    reason = images.unavailable_reason()
+    reason = podman_tool.unavailable_reason()
     if reason:
         unavailable(reason)
 
 
-_BUILT: dict[str, images.BuildResult] = {}
+_BUILT: dict[str, service_images.BuildResult] = {}
 
 
-def build_service_image(service: str) -> images.BuildResult:
+def build_service_image(service: str) -> service_images.BuildResult:
     """The service's image from the local base and the current code, built once per test process
     (the base once per machine; other processes get podman's layer cache)."""
     require_podman()
     if service not in _BUILT:
-        _BUILT[service] = images.build(service, base="local", tag=TAG)
+        _BUILT[service] = service_images.build(service, base="local", tag=TAG)
     return _BUILT[service]
 
 
@@ -79,24 +80,26 @@ class Container:
     def __init__(self, service: str, name: str, env: dict[str, str], network: str, host_port: int | None):
         self.service = service
         self.name = name
-        argv = images.run_argv(service, name=name, tag=TAG, host_port=host_port, env=env, network=network)
-        images.podman(*argv, timeout=120)
+        argv = service_images.run_argv(
+            service, name=name, tag=TAG, host_port=host_port, env=env, network=network
+        )
+        podman_tool.podman(*argv, timeout=120)
 
     def inspect(self) -> dict:
-        return json.loads(images.podman("container", "inspect", self.name).stdout)[0]
+        return json.loads(podman_tool.podman("container", "inspect", self.name).stdout)[0]
 
     def logs(self) -> str:
-        result = images.podman("logs", self.name, check=False)
+        result = podman_tool.podman("logs", self.name, check=False)
         return (result.stdout or "") + (result.stderr or "")
 
     def exec_python(self, code: str) -> subprocess.CompletedProcess[str]:
-        return images.podman("exec", self.name, "python3", "-c", code, check=False, timeout=60)
+        return podman_tool.podman("exec", self.name, "python3", "-c", code, check=False, timeout=60)
 
     def remove(self) -> None:
         log = output_dir("images") / f"{self.name}.log"
         log.write_text(self.logs())
         for _ in range(3):  # podman can be briefly busy (storage locks) on a loaded machine
-            result = images.podman("rm", "--force", "--time", "2", self.name, check=False, timeout=120)
+            result = podman_tool.podman("rm", "--force", "--time", "2", self.name, check=False, timeout=120)
             if result.returncode == 0 or "no such container" in result.stderr.lower():
                 return
             time.sleep(2)
@@ -196,7 +199,7 @@ class DelayProxy:
 
 def podman_python(image: str, code: str) -> subprocess.CompletedProcess[str]:
     """Run a Python snippet in a throwaway container of ``image`` (as its own user, read-only)."""
-    return images.podman(
+    return podman_tool.podman(
         "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck",
         "--entrypoint", "python3", image, "-c", code,
         check=False, timeout=120,
@@ -207,7 +210,7 @@ def copy_context(dest: Path) -> Path:
     """A copy of the services/ build context (to change code without touching the work tree)."""
     target = dest / "services"
     shutil.copytree(
-        images.SERVICES_DIR,
+        service_images.SERVICES_DIR,
         target,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests"),
     )

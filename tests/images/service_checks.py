@@ -12,9 +12,10 @@ import threading
 from collections.abc import Iterator
 
 import httpx
-import images
 import manifests
 import pytest
+from tooling import podman as podman_tool
+from tooling import service_images
 
 from tests.images import harness
 from tests.support.aws import MotoServer
@@ -36,7 +37,7 @@ def image(service: str) -> str:
 
 @pytest.fixture(scope="module")
 def image_data(image: str) -> dict:
-    return images.inspect(image)
+    return service_images.inspect(image)
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +76,14 @@ def test_metadata_comes_from_the_manifest(service: str, image_data: dict) -> Non
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert env["PYTHONUNBUFFERED"] == "1"
     assert f"{manifest.port}/tcp" in config["ExposedPorts"]
-    assert config["User"] == f"{images.APP_UID}:{images.APP_UID}"
+    assert config["User"] == f"{service_images.APP_UID}:{service_images.APP_UID}"
     assert image_data["Healthcheck"]["Test"] == ["CMD", "python3", "-m", "svc_common.healthcheck"]
     assert config["Entrypoint"][0] == "python3"  # exec form: no shell in front of Python
     labels = config["Labels"]
     assert labels["org.opencontainers.image.title"] == f"{manifests.project_name()}-{service}"
     assert labels["org.opencontainers.image.version"] == harness.TAG
-    assert labels["org.opencontainers.image.revision"] == images.revision()
-    assert labels["org.opencontainers.image.source"] == images.source_url()
+    assert labels["org.opencontainers.image.revision"] == service_images.revision()
+    assert labels["org.opencontainers.image.source"] == service_images.source_url()
 
 
 def test_image_holds_no_compilers_caches_or_tests(image: str, service: str) -> None:
@@ -122,8 +123,8 @@ def test_health_ready_user_and_read_only(running, service: str) -> None:
     # The process (PID 1, no shell in front) runs as the fixed non-root user.
     uid = box.exec_python("import os; print(os.getuid(), os.getgid(), open('/proc/1/status').read())")
     assert uid.returncode == 0, uid.stderr
-    assert uid.stdout.split()[:2] == [str(images.APP_UID)] * 2
-    assert f"Uid:\t{images.APP_UID}\t{images.APP_UID}" in uid.stdout
+    assert uid.stdout.split()[:2] == [str(service_images.APP_UID)] * 2
+    assert f"Uid:\t{service_images.APP_UID}\t{service_images.APP_UID}" in uid.stdout
     assert "NoNewPrivs:\t1" in uid.stdout
     assert "CapEff:\t0000000000000000" in uid.stdout
     # Read-only root filesystem; only /tmp is writable.
@@ -138,7 +139,7 @@ def test_health_ready_user_and_read_only(running, service: str) -> None:
 
 def test_container_healthcheck_reports_healthy(running) -> None:
     box, _ = running
-    result = images.podman("healthcheck", "run", box.name, check=False, timeout=60)
+    result = podman_tool.podman("healthcheck", "run", box.name, check=False, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert box.inspect()["State"]["Health"]["Status"] == "healthy"
 
@@ -166,7 +167,7 @@ def test_sigterm_finishes_in_flight_request_then_exits_cleanly(
             worker = threading.Thread(target=slow_request)
             worker.start()
             assert proxy.delayed.wait(10), "the request never reached the (slowed) table"
-            images.podman("stop", "--time", str(STOP_TIMEOUT), box.name, timeout=STOP_TIMEOUT + 30)
+            podman_tool.podman("stop", "--time", str(STOP_TIMEOUT), box.name, timeout=STOP_TIMEOUT + 30)
             worker.join(STOP_TIMEOUT)
         finally:
             proxy.delay = 0.0

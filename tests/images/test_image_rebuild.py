@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import images
 import manifests
 import pytest
+from tooling import podman as podman_tool
+from tooling import service_images
 
 from tests.images import harness
 
@@ -19,7 +20,7 @@ SERVICE = manifests.load_all()[0].name
 
 def test_code_change_rebuilds_only_the_app_and_refreshes_metadata(tmp_path: Path) -> None:
     m = manifests.get(SERVICE)
-    before = images.inspect(harness.build_service_image(SERVICE).image)
+    before = service_images.inspect(harness.build_service_image(SERVICE).image)
     context = harness.copy_context(tmp_path)
     main = context / SERVICE / m.package / "main.py"
     main.write_text(main.read_text() + "\n# a code change\n")
@@ -28,8 +29,8 @@ def test_code_change_rebuilds_only_the_app_and_refreshes_metadata(tmp_path: Path
     (context / SERVICE / m.package / "tests" / "test_local.py").write_text("")
     (context / SERVICE / m.package / "local.pem").write_text("not a real key")
     (context / SERVICE / m.package / ".env").write_text("API_KEY=not-a-real-key")
-    after_ref = images.build(SERVICE, tag="rebuild", context=context).image
-    after = images.inspect(after_ref)
+    after_ref = service_images.build(SERVICE, tag="rebuild", context=context).image
+    after = service_images.inspect(after_ref)
 
     layers_before, layers_after = before["RootFS"]["Layers"], after["RootFS"]["Layers"]
     assert len(layers_before) == len(layers_after)
@@ -52,4 +53,4 @@ def test_code_change_rebuilds_only_the_app_and_refreshes_metadata(tmp_path: Path
     assert data["version"] == "rebuild"
     assert data["port"] == str(m.port)
     assert data["package"] == m.package
-    images.podman("rmi", after_ref, check=False)  # the service's own images stay for the next run
+    podman_tool.podman("rmi", after_ref, check=False)  # the service's own images stay for the next run

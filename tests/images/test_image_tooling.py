@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import images
 import manifests
 import pytest
+from tooling import base_image, service_images
+from tooling import podman as podman_tool
 
 from tests.support.tools import REPO_ROOT, unavailable
 
@@ -36,7 +37,7 @@ def test_mirror_is_read_from_deb822_sources(tmp_path: Path, monkeypatch: pytest.
         "# the main archive\nTypes: deb deb-src\nURIs: http://mirror.invalid/debian\n"
         "Suites: bookworm bookworm-updates\nComponents: main contrib\nSigned-By: /usr/share/keyrings/x.gpg\n"
     )
-    assert images.apt_mirror("bookworm", tmp_path) == "http://mirror.invalid/debian"
+    assert base_image.apt_mirror("bookworm", tmp_path) == "http://mirror.invalid/debian"
 
 
 def test_mirror_is_read_from_one_line_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,40 +46,40 @@ def test_mirror_is_read_from_one_line_sources(tmp_path: Path, monkeypatch: pytes
         "# comment\ndeb-src http://src.invalid/debian bookworm main\n"
         "deb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian bookworm main non-free\n"
     )
-    assert images.apt_mirror("bookworm", tmp_path) == "http://one.invalid/debian"
-    with pytest.raises(images.ImageError, match="no apt source for suite 'trixie'"):
-        images.apt_mirror("trixie", tmp_path)
+    assert base_image.apt_mirror("bookworm", tmp_path) == "http://one.invalid/debian"
+    with pytest.raises(podman_tool.ImageError, match="no apt source for suite 'trixie'"):
+        base_image.apt_mirror("trixie", tmp_path)
     monkeypatch.setenv("STOREFRONT_DEBIAN_MIRROR", "http://override.invalid/debian")
-    assert images.apt_mirror("trixie", tmp_path) == "http://override.invalid/debian"
+    assert base_image.apt_mirror("trixie", tmp_path) == "http://override.invalid/debian"
 
 
 def test_storage_lives_under_the_chosen_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STOREFRONT_CONTAINERS_DIR", str(tmp_path / "store"))
-    env = images.podman_env()
+    env = podman_tool.podman_env()
     conf = Path(env["CONTAINERS_STORAGE_CONF"])
     assert conf == tmp_path / "store" / "storage.conf"
     assert f'graphroot = "{tmp_path / "store" / "storage"}"' in conf.read_text()
-    assert Path(env["CONTAINERS_CONF"]) == images.CONTAINERS_CONF
-    conf_text = images.CONTAINERS_CONF.read_text()
+    assert Path(env["CONTAINERS_CONF"]) == podman_tool.CONTAINERS_CONF
+    conf_text = podman_tool.CONTAINERS_CONF.read_text()
     assert 'runtime = "runc"' in conf_text
     assert '"nofile=1024:1024"' in conf_text
     assert '"nproc=1024:1024"' in conf_text
-    assert "--runtime" in images.podman_argv("info")
-    assert "runc" in images.podman_argv("info")
+    assert "--runtime" in podman_tool.podman_argv("info")
+    assert "runc" in podman_tool.podman_argv("info")
 
 
 @pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
 def test_build_args_come_from_the_manifest(service: str) -> None:
     m = manifests.get(service)
-    args = images.build_args(m, base="localhost/some-base:1", tag="v1")
+    args = service_images.build_args(m, base="localhost/some-base:1", tag="v1")
     assert args["SERVICE"] == m.name
     assert args["PACKAGE"] == m.package
     assert args["PORT"] == str(m.port)
     assert args["HEALTH_PATH"] == m.health_path
     assert args["BASE_IMAGE"] == "localhost/some-base:1"
     assert args["VERSION"] == "v1"
-    assert args["APP_UID"] == str(images.APP_UID)
-    assert images.APP_UID != 0
+    assert args["APP_UID"] == str(service_images.APP_UID)
+    assert service_images.APP_UID != 0
 
 
 @pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
@@ -102,13 +103,16 @@ def test_dockerfile_restates_no_service_fact_and_is_hadolint_clean(service: str)
 
 def test_missing_service_code_fails_the_build_clearly(tmp_path: Path) -> None:
     context = tmp_path / "services"
-    shutil.copytree(images.SERVICES_DIR, context, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    shutil.copytree(
+        service_images.SERVICES_DIR, context, ignore=shutil.ignore_patterns("__pycache__", "tests")
+    )
     m = manifests.load_all()[0]
     (context / m.name / m.package / "main.py").unlink()
     with pytest.raises(
-        images.ImageError, match=rf"{m.name}: cannot build, missing services/{m.name}/{m.package}/main.py"
+        podman_tool.ImageError,
+        match=rf"{m.name}: cannot build, missing services/{m.name}/{m.package}/main.py",
     ):
-        images.check_sources(m, context)
+        service_images.check_sources(m, context)
 
 
 def test_cli_rejects_an_unknown_service_in_one_line() -> None:
@@ -132,7 +136,7 @@ def test_base_is_built_once_when_another_process_holds_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second worker waits for the first one's base build and then uses it, never building twice."""
-    lock = tmp_path / "locks" / f"base-{images.DEFAULT_SUITE}.lock"
+    lock = tmp_path / "locks" / f"base-{base_image.DEFAULT_SUITE}.lock"
     lock.parent.mkdir(parents=True)
     built = tmp_path / "built-by-the-other-worker"
     holder = subprocess.Popen(
@@ -153,9 +157,9 @@ def test_base_is_built_once_when_another_process_holds_the_lock(
     def must_not_build(*args: object) -> None:
         raise AssertionError("the base was built a second time")
 
-    monkeypatch.setattr(images, "image_exists", exists)
-    monkeypatch.setattr(images, "_debootstrap", must_not_build)
-    assert images.ensure_base(root=tmp_path) == images.base_ref()
+    monkeypatch.setattr(base_image, "image_exists", exists)
+    monkeypatch.setattr(base_image, "_debootstrap", must_not_build)
+    assert base_image.ensure_base(root=tmp_path) == base_image.base_ref()
     assert checks == [False, True]
     holder.wait(10)
 
@@ -168,7 +172,7 @@ def test_cli_prints_build_args_for_other_builders() -> None:
     assert args["PORT"] == str(m.port)
     assert args["PACKAGE"] == m.package
     assert args["VERSION"] == "v9"
-    assert args["BASE_IMAGE"] == images.OFFICIAL_BASE
+    assert args["BASE_IMAGE"] == service_images.OFFICIAL_BASE
 
 
 def test_images_keep_the_botocore_model_of_every_aws_client_the_services_create() -> None:
@@ -191,9 +195,11 @@ def test_images_keep_the_botocore_model_of_every_aws_client_the_services_create(
                 assert isinstance(arg, ast.Constant), f"{path}:{node.lineno}: AWS API name must be a literal"
                 created.add(str(arg.value))
     assert created, "no AWS client found in the services' code: the search is broken"
-    assert created <= set(images.AWS_APIS), f"add {sorted(created - set(images.AWS_APIS))} to images.AWS_APIS"
-    args = images.build_args(manifests.load_all()[0], base="b", tag="t")
-    assert args["AWS_APIS"].split() == list(images.AWS_APIS)
+    assert created <= set(service_images.AWS_APIS), (
+        f"add {sorted(created - set(service_images.AWS_APIS))} to service_images.AWS_APIS"
+    )
+    args = service_images.build_args(manifests.load_all()[0], base="b", tag="t")
+    assert args["AWS_APIS"].split() == list(service_images.AWS_APIS)
 
 
 def test_runtime_base_purges_only_what_nothing_it_keeps_needs() -> None:
@@ -224,7 +230,7 @@ def test_runtime_base_purges_only_what_nothing_it_keeps_needs() -> None:
             stanza("libapt-pkg6.0"),
         ]
     )
-    assert images.build_only_packages(status) == [
+    assert base_image.build_only_packages(status) == [
         "apt",
         "binutils",
         "libapt-pkg6.0",
