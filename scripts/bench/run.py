@@ -31,9 +31,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,89 +46,17 @@ for _p in (ROOT / "scripts", ROOT / "services" / "common"):
 
 import httpx  # noqa: E402
 import manifests  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
-from tooling import podman as podman_tool  # noqa: E402
-from tooling import service_images  # noqa: E402
-from tooling.net import HOST, free_port, wait_http  # noqa: E402
 from tooling.services import service_env  # noqa: E402
-from tooling.stack_settings import REGION, Settings, StackError  # noqa: E402
+from tooling.stack_settings import StackError  # noqa: E402
 
 from bench import calls, loadgen, machine, stack  # noqa: E402
+from bench.cold_start import container_cold_start, image_sizes, process_cold_start  # noqa: E402
+from bench.report import HEALTH_ROUNDS, OVERHEAD_TARGET, Report, Timing, overhead, render, say  # noqa: E402
+from bench.timings import fault_tests, make_up_timings, test_suite_timing  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
-OVERHEAD_TARGET = 0.10  # catalog health may cost at most 10% of the bare app's throughput
-MIDDLEWARE_US_TARGET = 10.0  # CPU our middleware and its access line may add to a logged request
 SEED_PRODUCTS = 40
-COLD_START_RUNS = 3
-HEALTH_ROUNDS = 3
 DIRECT_ROUNDS = 2
-
-
-FAULTS_TEXT = [
-    "Part of `make test` (marked slow), each on its own stack on free ports; run alone with",
-    "`.venv/bin/pytest -n 2 --dist loadfile tests/faults`. What each one proves:",
-    "",
-    "- `emulator_outage`: the AWS emulator is killed under load: every call needing DynamoDB answers 503",
-    "  with Retry-After (never 500, never a hang), ready is 503 and health 200; moto is restarted on the",
-    "  same port and the tables recreated by the local stack's provisioning (a restarted moto has no",
-    "  state; real DynamoDB keeps tables through an outage, so re-applying the infrastructure is the",
-    "  equivalent); the same service processes then serve again by themselves.",
-    "- `catalog_crash`: catalog is SIGKILLed while orders are placed: orders answer 503 quickly; after",
-    "  catalog returns and clients retry with the same Idempotency-Key, for every product stock + active",
-    "  reservations = initial stock, every confirmed order holds exactly its reservations, every active",
-    "  reservation belongs to a confirmed order, and each request produced exactly one order.",
-    "- `replica_failover`: two catalog replicas behind the edge, one SIGKILLed mid-load: after the",
-    "  edge's health-check window every read succeeds on the survivor; failed reads in the window are",
-    "  counted and asserted zero (the generated edge config retries another replica: `lb_try_duration`).",
-    "- `sigterm`: SIGTERM under load: a request whose body is still arriving completes (201, stored),",
-    "  every request the service logged was answered, new connections are refused, exit 0 within the",
-    "  grace period.",
-    "- `retry_storm`: 50 concurrent copies of one POST /orders (same Idempotency-Key) create exactly",
-    "  one order; stock taken once.",
-    "- `hostile_input`: oversized/invalid/deep JSON, wrong types, traversal, header injection, malformed",
-    "  HTTP and huge query strings at the edge get 4xx, no process restarts, no table item count changes.",
-]
-
-
-class ColdStart(BaseModel):
-    what: str
-    runs_s: list[float]
-    note: str = ""
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs_s) if self.runs_s else float("nan")
-
-
-class Timing(BaseModel):
-    what: str
-    command: str
-    seconds: float | None
-    note: str = ""
-
-
-class Report(BaseModel):
-    date: str
-    machine: machine.Machine
-    commands: list[str]
-    duration_s: int
-    connections: int
-    loads: list[loadgen.LoadResult]
-    overhead: dict[str, Any]
-    direct_overhead: dict[str, Any]
-    load_before: float
-    load_after: float
-    inprocess: dict[str, dict[str, float]]
-    calls: dict[str, dict[str, Any]]
-    cold_starts: list[ColdStart]
-    image_sizes: list[tuple[str, float, int]]  # (image, MB, layers) of `make image-report`
-    timings: list[Timing]
-    faults: dict[str, Any]
-    notes: list[str]
-
-
-def _say(msg: str) -> None:
-    print(msg, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +93,7 @@ def _loads(s: stack.Stack, ids: list[str], duration: int, connections: int) -> l
     def run(name: str, base: str | None = None, **kw: Any) -> None:
         result = loadgen.run_wrk(name, base or s.edge, duration_s=duration, connections=connections, **kw)
         results.append(result)
-        _say(
+        say(
             f"  {name:<28} {result.rps:>9.1f} req/s  p50 {result.p50_ms:7.2f} ms  p95 {result.p95_ms:7.2f} ms"
             f"  p99 {result.p99_ms:7.2f} ms  codes {result.codes}  socket errors {result.socket_errors}"
         )
@@ -202,26 +128,6 @@ def _loads(s: stack.Stack, ids: list[str], duration: int, connections: int) -> l
     return results
 
 
-def _overhead(results: list[loadgen.LoadResult], prefix: str = "") -> dict[str, Any]:
-    bare = [r for r in results if r.name.startswith(prefix + "bare app health")]
-    ours = [r for r in results if r.name.startswith(prefix + "catalog health")]
-    bare_rps = statistics.median(r.rps for r in bare)
-    our_rps = statistics.median(r.rps for r in ours)
-    bare_p50 = statistics.median(r.p50_ms for r in bare)
-    our_p50 = statistics.median(r.p50_ms for r in ours)
-    ratio = our_rps / bare_rps if bare_rps else 0.0
-    return {
-        "bare_rps": round(bare_rps, 1),
-        "catalog_rps": round(our_rps, 1),
-        "rps_ratio": round(ratio, 3),
-        "bare_p50_ms": round(bare_p50, 3),
-        "catalog_p50_ms": round(our_p50, 3),
-        "throughput_cost_pct": round((1 - ratio) * 100, 1),
-        "target_pct": OVERHEAD_TARGET * 100,
-        "met": ratio >= 1 - OVERHEAD_TARGET,
-    }
-
-
 def _inprocess(s: stack.Stack) -> dict[str, dict[str, float]]:
     """CPU microseconds per health request inside the app (no socket): bare app vs catalog."""
     catalog = manifests.get("catalog")
@@ -245,324 +151,6 @@ def _inprocess(s: stack.Stack) -> dict[str, dict[str, float]]:
     if result.returncode != 0:
         raise RuntimeError(f"in-process measurement failed: {result.stderr.strip()[-300:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-# ---------------------------------------------------------------------------------------------
-# Cold starts
-
-
-def _process_cold_start(s: stack.Stack, service: str) -> ColdStart:
-    """Seconds from spawning ``python -m svc_common.serve`` to its ready path answering 200."""
-    manifest = manifests.get(service)
-    runs = []
-    for _ in range(COLD_START_RUNS):
-        port = free_port()
-        settings = Settings(
-            state=s.settings.state,
-            edge_port=s.settings.edge_port,
-            aws_port=s.settings.aws_port,
-            service_ports={**s.settings.service_ports, service: port},
-        )
-        env = service_env(settings, manifest)
-        log = s.settings.logs / f"coldstart-{service}.log"
-        with log.open("ab") as fh:
-            start = time.monotonic()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "svc_common.serve", manifest.app],
-                env=env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-            try:
-                wait_http(f"http://{HOST}:{port}{manifest.ready_path}", timeout=30)
-                runs.append(round(time.monotonic() - start, 3))
-            finally:
-                proc.terminate()
-                proc.wait(15)
-    return ColdStart(what=f"{service}: process start to ready ({manifest.ready_path} = 200)", runs_s=runs)
-
-
-def _container_cold_start(service: str, tag: str = "local", count: int = COLD_START_RUNS) -> ColdStart:
-    what = f"{service}: container start to healthy"
-    reason = podman_tool.unavailable_reason()
-    if reason:
-        return ColdStart(what=what, runs_s=[], note=f"not measured: {reason}")
-    ref = service_images.image_ref(service, tag)
-    if not podman_tool.image_exists(ref):
-        return ColdStart(
-            what=what, runs_s=[], note=f"not measured: image {ref} is not built (run `make images`)"
-        )
-    manifest = manifests.get(service)
-    # Values the settings require; random, used for this container only, never printed.
-    env = {
-        "SERVICE_NAME": service,
-        "ENVIRONMENT": "local",
-        "TABLE_NAME": manifests.table_name(service, "local"),
-        "HEALTH_PATH": manifest.health_path,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        **{s.name: secrets.token_urlsafe(24) for s in manifest.secrets},
-        **{d.env: "http://127.0.0.1:9" for d in manifest.dependencies},
-    }
-    runs, note = [], ""
-    for i in range(count):
-        name = f"bench-{service}-{os.getpid()}-{i}"
-        port = free_port()
-        start = time.monotonic()
-        try:
-            podman_tool.podman(
-                *service_images.run_argv(service, name=name, tag=tag, host_port=port, env=env), timeout=120
-            )
-            wait_http(f"http://127.0.0.1:{port}{manifest.health_path}", timeout=60)
-            runs.append(round(time.monotonic() - start, 3))
-            hc = podman_tool.podman("healthcheck", "run", name, check=False, timeout=30)
-            note = "podman healthcheck run: " + ("healthy" if hc.returncode == 0 else f"exit {hc.returncode}")
-        except (podman_tool.ImageError, TimeoutError, subprocess.TimeoutExpired) as exc:
-            note = f"run {i + 1} failed: {str(exc)[:200]}"
-            break
-        finally:
-            podman_tool.podman("rm", "--force", "--time", "5", name, check=False, timeout=60)
-    return ColdStart(
-        what=what + f" ({manifest.health_path} = 200 on the published port)", runs_s=runs, note=note
-    )
-
-
-def _image_sizes() -> list[tuple[str, float, int]]:
-    """Size and layers of the service images and bases present (what `make image-report` prints)."""
-    if podman_tool.unavailable_reason():
-        return []
-    return [(i.image, i.size_mb, i.layers) for i in service_images.report()]
-
-
-# ---------------------------------------------------------------------------------------------
-# make up / make down / make test
-
-
-def _make(target: str, env: dict[str, str], timeout: float) -> tuple[float | None, str]:
-    start = time.monotonic()
-    try:
-        result = subprocess.run(
-            ["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return None, f"did not finish within {timeout:.0f}s"
-    elapsed = round(time.monotonic() - start, 2)
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        return None, f"failed (exit {result.returncode}): {tail[0][:200]}"
-    return elapsed, ""
-
-
-def _make_up_timings() -> list[Timing]:
-    """`make up` in a fresh state folder on free ports, then warm, then `make down`."""
-    state = Path(tempfile.mkdtemp(prefix="bench-up-"))
-    env = {
-        **os.environ,
-        "LOCAL_STATE_DIR": str(state),
-        "LOCAL_EDGE_PORT": str(free_port()),
-        "LOCAL_AWS_PORT": str(free_port()),
-        **{f"LOCAL_PORT_{m.name.upper().replace('-', '_')}": str(free_port()) for m in manifests.load_all()},
-    }
-    shown = "LOCAL_STATE_DIR=<new empty folder> LOCAL_*_PORT=<free ports>"
-    out: list[Timing] = []
-    try:
-        for what, target in (
-            ("make up, empty environment (nothing running, no state)", "up"),
-            ("make up again while everything runs (no-op check)", "up"),
-            ("make down", "down"),
-            ("make up, warm (after make down; state folder and secrets kept)", "up"),
-        ):
-            seconds, note = _make(target, env, timeout=240)
-            out.append(Timing(what=what, command=f"{shown} make {target}", seconds=seconds, note=note))
-            _say(f"  {what:<66} {seconds if seconds is not None else '-':>6} s {note}")
-    finally:
-        seconds, note = _make("down", env, timeout=120)
-        out.append(Timing(what="make down", command=f"{shown} make down", seconds=seconds, note=note))
-        _say(f"  {'make down':<66} {seconds if seconds is not None else '-':>6} s {note}")
-        shutil.rmtree(state, ignore_errors=True)
-    return out
-
-
-def _fault_tests() -> tuple[Timing, dict[str, Any]]:
-    """Run tests/faults (pytest -n 2) and collect the figures each test wrote."""
-    out_dir = ROOT / "test-output" / "faults"
-    started_at = time.time()
-    start = time.monotonic()
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q", "-rf", "tests/faults"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Timing(what="fault tests", command="pytest", seconds=None, note="did not finish in 900 s"), {}
-    seconds = round(time.monotonic() - start, 1)
-    lines = result.stdout.strip().splitlines() or ["no output"]
-    last = lines[-1] + "".join(f"; {ln[:160]}" for ln in lines if ln.startswith("FAILED "))
-    figures = {
-        f.stem: json.loads(f.read_text())
-        for f in sorted(out_dir.glob("*.json"))
-        if f.stat().st_mtime >= started_at
-    }
-    timing = Timing(
-        what="fault tests (tests/faults, 2 workers)",
-        command="pytest -n 2 --dist loadfile tests/faults",
-        seconds=seconds,
-        note=last.strip("= "),
-    )
-    _say(f"  fault tests: {seconds} s, {timing.note}")
-    return timing, figures
-
-
-def _test_suite_timing() -> Timing:
-    """Wall time of `make test`, also when some tests fail (the summary line says so)."""
-    start = time.monotonic()
-    try:
-        result = subprocess.run(
-            ["make", "test"], cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return Timing(what="full test suite", command="make test", seconds=None, note="not done in 1800 s")
-    seconds = round(time.monotonic() - start, 1)
-    lines = result.stdout.strip().splitlines() or ["no output"]
-    summary = next(
-        (ln for ln in reversed(lines) if " in " in ln and ("passed" in ln or "failed" in ln)), lines[-1]
-    )
-    note = summary.strip("= ") + ("" if result.returncode == 0 else f" (exit {result.returncode})")
-    note += "".join(f"; {ln[:160]}" for ln in lines if ln.startswith("FAILED "))
-    _say(f"  make test: {seconds} s, {note}")
-    return Timing(
-        what="full test suite (make test, 2 workers)", command="make test", seconds=seconds, note=note
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Report
-
-
-def _cpu_ratio(inproc: dict[str, dict[str, float]]) -> str:
-    bare = inproc.get("bare app health", {}).get("cpu_us")
-    ours = inproc.get("catalog health", {}).get("cpu_us")
-    logged = inproc.get("bare app behind our middleware, logged", {}).get("cpu_us")
-    parts = []
-    if bare and ours:
-        parts.append(f"catalog costs {ours / bare:.1f}x the bare app")
-    if bare and logged:
-        added = logged - bare
-        verdict = "met" if added <= MIDDLEWARE_US_TARGET else "NOT met"
-        parts.append(
-            f"our middleware with its access line adds {added:.1f} µs to a logged request; "
-            f"target <= {MIDDLEWARE_US_TARGET:.0f} µs: **{verdict}**"
-        )
-    if parts:
-        parts.append(
-            "the health route measured here is a liveness probe: answered OK, it writes no access line"
-        )
-    return f" ({'; '.join(parts)})" if parts else ""
-
-
-def _fmt(v: float | None, digits: int = 2) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
-
-
-def render(report: Report) -> str:
-    m = report.machine
-    o = report.overhead
-    lines = [
-        "# Benchmarks",
-        "",
-        "Generated by `make bench` (scripts/bench/run.py); do not edit by hand, run it again.",
-        "Numbers describe one run on the machine below; they are printed and recorded, never asserted.",
-        "Load goes to loopback only; the load generator, the edge, the services and the AWS emulator",
-        "share the same CPUs, so absolute numbers are far below what a real deployment does: compare",
-        "rows of one run with each other, not with production.",
-        "",
-        f"- Date: {report.date}",
-        f"- Machine: {m.nproc} CPUs ({m.cpu_model}), {m.memory_gib} GiB memory, {m.os}, kernel {m.kernel}",
-        f"- Python {m.python}, {m.wrk}, Caddy {m.caddy}",
-        f"- Load: wrk, {report.connections} connections, 2 threads, {report.duration_s} s per row, "
-        "through the local edge (Caddy) to services started by `python -m svc_common.serve`, "
-        "DynamoDB in the moto emulator",
-        "",
-        "Commands:",
-        "",
-        "```bash",
-        *report.commands,
-        "```",
-        "",
-        "## Load through the edge",
-        "",
-        "| scenario | request | req/s | p50 ms | p95 ms | p99 ms | max ms | status codes | socket errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-    ]
-    for r in report.loads:
-        codes = ", ".join(f"{k}: {v}" for k, v in r.codes.items())
-        lines.append(
-            f"| {r.name} | {r.method} {r.path} | {r.rps:.1f} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {r.max_ms:.2f} | {codes} | {r.socket_errors} |"
-        )
-    verdict = "met" if o["met"] else "NOT met"
-    d = report.direct_overhead
-    lines += [
-        "",
-        "## Middleware overhead (same run, same server runner, same edge)",
-        "",
-        f"- Bare FastAPI app health: {o['bare_rps']} req/s, p50 {o['bare_p50_ms']} ms "
-        f"(median of {HEALTH_ROUNDS} interleaved rows)",
-        f"- catalog health: {o['catalog_rps']} req/s, p50 {o['catalog_p50_ms']} ms "
-        f"(median of {HEALTH_ROUNDS} interleaved rows)",
-        f"- catalog / bare throughput through the edge: {o['rps_ratio']} (cost {o['throughput_cost_pct']}%); "
-        f"target: within {o['target_pct']:.0f}% of the bare app: **{verdict}**",
-        f"- Without the edge (straight to the processes): bare {d['bare_rps']} req/s, catalog "
-        f"{d['catalog_rps']} req/s, ratio {d['rps_ratio']} (cost {d['throughput_cost_pct']}%)",
-        "- CPU per health request inside the app (in-process ASGI calls, no socket, no edge; median of "
-        "interleaved rounds, much less sensitive to other work on the machine): "
-        + ", ".join(f"{k} {v['cpu_us']} µs" for k, v in report.inprocess.items())
-        + _cpu_ratio(report.inprocess),
-        f"- Machine load average (1 min) before / after the load rows: {report.load_before} / "
-        f"{report.load_after} on {m.nproc} CPUs; other work on the machine makes rows noisy.",
-        "",
-        "## Cold start",
-        "",
-        "| what | runs (s) | median (s) | note |",
-        "| --- | --- | ---: | --- |",
-    ]
-    for c in report.cold_starts:
-        runs = ", ".join(f"{x:.2f}" for x in c.runs_s) or "-"
-        median = _fmt(c.median) if c.runs_s else "-"
-        lines.append(f"| {c.what} | {runs} | {median} | {c.note} |")
-    lines += ["", "Image sizes (`make image-report`; MB = 10^6 bytes, uncompressed):", ""]
-    lines += [f"- {name}: {mb} MB, {layers} layers" for name, mb, layers in report.image_sizes] or [
-        "- not measured: podman is not available or no image is built (`make images`)"
-    ]
-    lines += [
-        "",
-        "## Local stack and test suite",
-        "",
-        "| what | command | seconds | note |",
-        "| --- | --- | ---: | --- |",
-    ]
-    for t in report.timings:
-        lines.append(f"| {t.what} | `{t.command}` | {_fmt(t.seconds)} | {t.note} |")
-    lines += ["", *calls.render(report.calls, calls.load_baseline(calls.BASELINE))]
-    lines += ["", "## Fault tests (tests/faults)", "", *FAULTS_TEXT]
-    if report.faults:
-        lines += [
-            "",
-            "Figures of this run (each test also writes them to test-output/faults/<name>.json):",
-            "",
-        ]
-        for name, data in report.faults.items():
-            lines.append(f"- `{name}`: `{json.dumps(data, separators=(', ', ': '))}`")
-    else:
-        lines += ["", "Fault tests were not run by this bench run (add BENCH_ARGS=--with-faults)."]
-    if report.notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -592,45 +180,45 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     notes: list[str] = []
     desc = machine.describe()
-    _say(f"bench: {desc.nproc} CPUs ({desc.cpu_model}), {desc.memory_gib} GiB, Python {desc.python}")
+    say(f"bench: {desc.nproc} CPUs ({desc.cpu_model}), {desc.memory_gib} GiB, Python {desc.python}")
     state = Path(tempfile.mkdtemp(prefix="bench-stack-"))
     try:
-        _say("bench: starting a private stack (emulator, services, bare app, edge) on free ports")
+        say("bench: starting a private stack (emulator, services, bare app, edge) on free ports")
         with stack.running(state, hello=True) as s:
             ids = _seed(s)
-            _say(f"bench: load through the edge {s.edge} ({args.duration} s per row)")
+            say(f"bench: load through the edge {s.edge} ({args.duration} s per row)")
             load_before = os.getloadavg()[0]
             loads = _loads(s, ids, args.duration, args.connections)
             load_after = os.getloadavg()[0]
-            _say("bench: CPU per request in-process (no socket, no edge)")
+            say("bench: CPU per request in-process (no socket, no edge)")
             inproc = _inprocess(s)
             for name, v in inproc.items():
-                _say(f"  {name:<28} {v['cpu_us']:8.1f} us CPU per request")
-            _say("bench: calls per operation (counted from the emulator's and catalog's logs)")
+                say(f"  {name:<28} {v['cpu_us']:8.1f} us CPU per request")
+            say("bench: calls per operation (counted from the emulator's and catalog's logs)")
             call_counts = calls.measure(s)
-            _say("bench: cold starts")
-            colds = [_process_cold_start(s, m.name) for m in manifests.load_all()]
+            say("bench: cold starts")
+            colds = [process_cold_start(s, m.name) for m in manifests.load_all()]
         for c in colds:
-            _say(f"  {c.what}: {c.runs_s}")
+            say(f"  {c.what}: {c.runs_s}")
         for m in manifests.load_all():
-            c = _container_cold_start(m.name)
+            c = container_cold_start(m.name)
             colds.append(c)
-            _say(f"  {c.what}: {c.runs_s} {c.note}")
-        sizes = _image_sizes()
+            say(f"  {c.what}: {c.runs_s} {c.note}")
+        sizes = image_sizes()
         timings: list[Timing] = []
         if args.skip_make_up:
             notes.append("make up/down timings skipped (--skip-make-up)")
         else:
-            _say("bench: make up / make down (private state folder, free ports)")
-            timings += _make_up_timings()
+            say("bench: make up / make down (private state folder, free ports)")
+            timings += make_up_timings()
         faults: dict[str, Any] = {}
         if args.with_faults:
-            _say("bench: fault tests (tests/faults); about a minute and a half")
-            fault_timing, faults = _fault_tests()
+            say("bench: fault tests (tests/faults); about a minute and a half")
+            fault_timing, faults = fault_tests()
             timings.append(fault_timing)
         if args.with_tests:
-            _say("bench: full test suite (make test); this takes minutes")
-            timings.append(_test_suite_timing())
+            say("bench: full test suite (make test); this takes minutes")
+            timings.append(test_suite_timing())
         else:
             timings.append(
                 Timing(
@@ -646,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(state, ignore_errors=True)
 
-    overhead = _overhead(loads)
-    _say(
-        f"bench: catalog health / bare app = {overhead['rps_ratio']} "
-        f"(target >= {1 - OVERHEAD_TARGET:.2f}: {'met' if overhead['met'] else 'NOT met'})"
+    edge = overhead(loads)
+    say(
+        f"bench: catalog health / bare app = {edge['rps_ratio']} "
+        f"(target >= {1 - OVERHEAD_TARGET:.2f}: {'met' if edge['met'] else 'NOT met'})"
     )
     notes.append(f"make bench itself took {time.monotonic() - started:.0f} s.")
     report = Report(
@@ -659,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration,
         connections=args.connections,
         loads=loads,
-        overhead=overhead,
-        direct_overhead=_overhead(loads, "direct: "),
+        overhead=edge,
+        direct_overhead=overhead(loads, "direct: "),
         load_before=round(load_before, 2),
         load_after=round(load_after, 2),
         inprocess=inproc,
@@ -674,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(report))
     with contextlib.suppress(ValueError):
-        _say(f"bench: report written to {args.output.relative_to(ROOT)}")
+        say(f"bench: report written to {args.output.relative_to(ROOT)}")
     return 0
 
 

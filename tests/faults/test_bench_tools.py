@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import pytest
 from bench import loadgen, machine
-from bench import run as bench_run
+from bench import report as bench_report
 
 from tests.support.tools import need
 
@@ -120,7 +120,7 @@ def _row(name: str, rps: float) -> loadgen.LoadResult:
 def test_overhead_verdict_follows_the_ten_percent_target(catalog_rps: float, met: bool) -> None:
     rows = [_row(f"bare app health #{i}", 1000.0) for i in (1, 2, 3)]
     rows += [_row(f"catalog health #{i}", catalog_rps) for i in (1, 2, 3)]
-    overhead = bench_run._overhead(rows)
+    overhead = bench_report.overhead(rows)
     assert overhead["met"] is met
     assert overhead["rps_ratio"] == round(catalog_rps / 1000.0, 3)
 
@@ -128,15 +128,15 @@ def test_overhead_verdict_follows_the_ten_percent_target(catalog_rps: float, met
 def test_report_has_every_section() -> None:
     rows = [_row("bare app health #1", 1000.0), _row("catalog health #1", 800.0)]
     rows += [_row("direct: bare app health #1", 2000.0), _row("direct: catalog health #1", 1500.0)]
-    report = bench_run.Report(
+    report = bench_report.Report(
         date="2026-01-01 00:00 UTC",
         machine=machine.describe(),
         commands=["make bench"],
         duration_s=1,
         connections=1,
         loads=rows,
-        overhead=bench_run._overhead(rows),
-        direct_overhead=bench_run._overhead(rows, "direct: "),
+        overhead=bench_report.overhead(rows),
+        direct_overhead=bench_report.overhead(rows, "direct: "),
         load_before=0.5,
         load_after=1.5,
         inprocess={"bare app health": {"cpu_us": 30.0}, "catalog health": {"cpu_us": 90.0}},
@@ -149,13 +149,15 @@ def test_report_has_every_section() -> None:
                 "catalog_total": 0,
             }
         },
-        cold_starts=[bench_run.ColdStart(what="catalog: process start to ready", runs_s=[0.5, 0.7, 0.6])],
+        cold_starts=[bench_report.ColdStart(what="catalog: process start to ready", runs_s=[0.5, 0.7, 0.6])],
         image_sizes=[("localhost/storefront-catalog:local", 138.5, 5)],
-        timings=[bench_run.Timing(what="make up", command="make up", seconds=None, note="failed (exit 1)")],
+        timings=[
+            bench_report.Timing(what="make up", command="make up", seconds=None, note="failed (exit 1)")
+        ],
         faults={"retry_storm": {"copies": 50}},
         notes=["a note"],
     )
-    text = bench_run.render(report)
+    text = bench_report.render(report)
     for heading in (
         "## Load through the edge",
         "## Middleware overhead",
