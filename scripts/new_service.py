@@ -5,8 +5,8 @@ Creates ``services/<name>/`` and nothing else:
 - ``service.yaml``: a new manifest with a unique port and path prefix ``/<name>``; cpu, memory
   and scaling copied from the template service (``--from``, default ``catalog``); a single-table
   key schema (pk/sk); one owned secret, ``API_KEY``; no dependencies;
-- ``Dockerfile``, ``requirements.in``, ``requirements.txt``: copied from the template service
-  (every service's Dockerfile is the same text; the lock keeps its hashes);
+- ``requirements.in``, ``requirements.txt``: copied from the template service (the lock keeps
+  its hashes); no Dockerfile: ``services/Dockerfile`` builds every service from its manifest;
 - ``<package>/``: a working FastAPI app on the shared library (``svc_common``) with liveness
   ``/<name>/health``, readiness ``/<name>/ready`` (own table reachable) and one resource,
   ``/<name>/items`` (POST with X-Api-Key, GET by id);
@@ -48,7 +48,7 @@ import yaml
 TARGET_GROUP_MAX = 32
 LONGEST_ENV = "prod"
 RESERVED = {"common", "project", "web", "static", "api", "health", "test", "tests"}
-COPIED_FILES = ("Dockerfile", "requirements.in", "requirements.txt")
+COPIED_FILES = ("requirements.in", "requirements.txt")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "service_template"
 DESCRIPTION_MAX = 200
 LINE_LENGTH = 110  # pyproject.toml [tool.ruff]

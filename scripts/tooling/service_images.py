@@ -78,7 +78,7 @@ def check_sources(manifest: manifests.Manifest, context: Path = SERVICES_DIR) ->
     """Fail with one clear line when something the image needs is missing from the build context."""
     service_dir = context / manifest.name
     needed = [
-        service_dir / "Dockerfile",
+        context / "Dockerfile",
         service_dir / "requirements.txt",
         service_dir / manifest.package / "main.py",
         context / "common" / "svc_common" / "serve.py",
@@ -124,7 +124,7 @@ def build(
     args = build_args(manifest, build_base, tag)
     args["RUNTIME_IMAGE"] = runtime_base
     argv = ["build", "--network", "host", "--pull=never" if base != "official" else "--pull=missing"]
-    argv += ["--layers", "--format", "docker", "-f", str(context / service / "Dockerfile"), "-t", ref]
+    argv += ["--layers", "--format", "docker", "-f", str(context / "Dockerfile"), "-t", ref]
     for key, value in args.items():
         argv += ["--build-arg", f"{key}={value}"]
     argv.append(str(context))

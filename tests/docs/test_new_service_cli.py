@@ -14,6 +14,7 @@ import manifests
 import new_service
 import pytest
 import yaml
+from tooling import service_images
 
 from tests.support.tools import REPO_ROOT
 
@@ -76,7 +77,14 @@ def test_scaffold_takes_the_next_free_port_and_copies_from_the_template(services
     catalog = manifests.get("catalog")
     assert data["resources"] == catalog.resources.model_dump()
     assert data["scaling"] == catalog.scaling.model_dump()
-    assert (path / "Dockerfile").read_text() == (REPO_ROOT / "services/catalog/Dockerfile").read_text()
+    # No Dockerfile of its own: services/Dockerfile builds it from build args its manifest gives.
+    assert not (path / "Dockerfile").exists()
+    reviews = next(m for m in manifests.load_all(services) if m.name == "reviews")
+    args = service_images.build_args(reviews, base="b", tag="t")
+    assert (args["SERVICE"], args["PACKAGE"], args["PORT"]) == ("reviews", "reviews", str(data["port"]))
+    shutil.copy2(REPO_ROOT / "services" / "Dockerfile", services / "Dockerfile")
+    shutil.copytree(REPO_ROOT / "services" / "common" / "svc_common", services / "common" / "svc_common")
+    service_images.check_sources(reviews, services)  # everything the shared Dockerfile copies is there
     lock = (path / "requirements.txt").read_text()
     assert "services/reviews/requirements.in" in lock
     assert "services/catalog/" not in lock

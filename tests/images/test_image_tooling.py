@@ -85,7 +85,7 @@ def test_build_args_come_from_the_manifest(service: str) -> None:
 @pytest.mark.parametrize("service", [m.name for m in manifests.load_all()])
 def test_dockerfile_restates_no_service_fact_and_is_hadolint_clean(service: str) -> None:
     m = manifests.get(service)
-    dockerfile = m.directory / "Dockerfile"
+    dockerfile = service_images.SERVICES_DIR / "Dockerfile"
     assert dockerfile.is_file(), f"{dockerfile} is missing"
     text = dockerfile.read_text()
     for fact in (str(m.port), m.health_path, m.ready_path, m.path_prefix, m.app):
