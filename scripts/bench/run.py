@@ -63,29 +63,6 @@ DIRECT_ROUNDS = 2
 # Load
 
 
-def _seed(s: stack.Stack) -> list[str]:
-    """Products with stock for the whole run (created through the edge, like a client would)."""
-    key = s.api_key("catalog")
-    ids = []
-    with httpx.Client(base_url=s.edge, timeout=10) as client:
-        for i in range(SEED_PRODUCTS):
-            r = client.post(
-                "/catalog/products",
-                headers={"X-Api-Key": key},
-                json={
-                    "sku": f"BENCH-{i:04d}",
-                    "name": f"Bench product {i}",
-                    "price": "9.99",
-                    "currency": "EUR",
-                    "stock": 1_000_000_000,
-                },
-            )
-            if r.status_code != 201:
-                raise RuntimeError(f"seeding a product answered HTTP {r.status_code}: {r.text[:200]}")
-            ids.append(r.json()["id"])
-    return ids
-
-
 def _loads(s: stack.Stack, ids: list[str], duration: int, connections: int) -> list[loadgen.LoadResult]:
     catalog, orders = manifests.get("catalog"), manifests.get("orders")
     results: list[loadgen.LoadResult] = []
@@ -185,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say("bench: starting a private stack (emulator, services, bare app, edge) on free ports")
         with stack.running(state, hello=True) as s:
-            ids = _seed(s)
+            ids = s.create_products(SEED_PRODUCTS, stock=1_000_000_000, tag="BENCH", price="9.99", timeout=10)
             say(f"bench: load through the edge {s.edge} ({args.duration} s per row)")
             load_before = os.getloadavg()[0]
             loads = _loads(s, ids, args.duration, args.connections)

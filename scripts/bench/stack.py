@@ -25,6 +25,7 @@ from unittest import mock
 
 import boto3
 import emulator
+import httpx
 import manifests
 import sync_secrets
 from tooling import stack_commands
@@ -94,6 +95,29 @@ class Stack:
 
     def service_url(self, service: str, replica: int = 0) -> str:
         return f"http://{HOST}:{self.replicas[service][replica]}"
+
+    def create_products(
+        self, count: int, stock: int, tag: str, price: str = "5.00", timeout: float = 20.0
+    ) -> list[str]:
+        """``count`` products with ``stock`` each, created through the edge as a client would; their ids."""
+        ids = []
+        with httpx.Client(base_url=self.edge, timeout=timeout) as client:
+            for i in range(count):
+                r = client.post(
+                    "/catalog/products",
+                    headers={"X-Api-Key": self.api_key("catalog")},
+                    json={
+                        "sku": f"{tag}-{i:04d}",
+                        "name": f"{tag} {i}",
+                        "price": price,
+                        "currency": "EUR",
+                        "stock": stock,
+                    },
+                )
+                if r.status_code != 201:
+                    raise RuntimeError(f"creating a product answered HTTP {r.status_code}: {r.text[:200]}")
+                ids.append(r.json()["id"])
+        return ids
 
     def table(self, service: str) -> str:
         return manifests.table_name(service, ENVIRONMENT)

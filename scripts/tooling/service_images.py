@@ -27,7 +27,7 @@ TMPFS = "/tmp:rw,noexec,nosuid,nodev,size=16m"  # noqa: S108 # nosec B108
 # The AWS APIs the services call (svc_common.dynamo makes their only client): the images keep
 # botocore's models of these only, about 21 MB less (tests/images: no other client in the code).
 AWS_APIS = ("dynamodb",)
-# The image runs as this user; never root. Also in the Dockerfiles' build arg default.
+# The image runs as this user; never root. Also the Dockerfile's build arg default.
 APP_UID = 10001
 
 

@@ -162,27 +162,6 @@ def status_of(raw: bytes) -> int:
     return int(first[1]) if len(first) >= 2 and first[1].isdigit() else 0
 
 
-def create_products(s: bench_stack.Stack, count: int, stock: int, tag: str) -> list[str]:
-    key = s.api_key("catalog")
-    ids = []
-    with httpx.Client(base_url=s.edge, timeout=REQUEST_TIMEOUT) as client:
-        for i in range(count):
-            r = client.post(
-                "/catalog/products",
-                headers={"X-Api-Key": key},
-                json={
-                    "sku": f"{tag}-{i}",
-                    "name": f"{tag} {i}",
-                    "price": "5.00",
-                    "currency": "EUR",
-                    "stock": stock,
-                },
-            )
-            assert r.status_code == 201, r.text
-            ids.append(r.json()["id"])
-    return ids
-
-
 def stock_of(s: bench_stack.Stack, product_id: str) -> int:
     r = httpx.get(f"{s.edge}/catalog/products/{product_id}", timeout=REQUEST_TIMEOUT)
     assert r.status_code == 200, r.text

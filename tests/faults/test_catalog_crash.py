@@ -24,7 +24,7 @@ import pytest
 from bench import stack as bench_stack
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.faults.support import REQUEST_TIMEOUT, Load, create_products, private_stack, report, summary
+from tests.faults.support import REQUEST_TIMEOUT, Load, private_stack, report, summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -46,7 +46,7 @@ def _items(s: bench_stack.Stack, service: str) -> list[dict[str, Any]]:
 
 
 def test_orders_survive_a_catalog_crash_without_losing_stock(s: bench_stack.Stack) -> None:
-    ids = [create_products(s, 1, stock=n, tag=f"CRASH{i}")[0] for i, n in enumerate(INITIAL_STOCK)]
+    ids = [s.create_products(1, stock=n, tag=f"CRASH{i}")[0] for i, n in enumerate(INITIAL_STOCK)]
     initial = dict(zip(ids, INITIAL_STOCK, strict=True))
     headers = {"X-Api-Key": s.api_key("orders")}
     rng = random.Random(7)

@@ -24,7 +24,7 @@ import pytest
 from bench import stack as bench_stack
 from tooling.net import wait_http
 
-from tests.faults.support import REQUEST_TIMEOUT, Load, create_products, private_stack, report, summary
+from tests.faults.support import REQUEST_TIMEOUT, Load, private_stack, report, summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -55,7 +55,7 @@ def _probe(s: bench_stack.Stack) -> dict[str, int]:
 
 
 def test_store_outage_gives_503_then_recovers_by_itself(s: bench_stack.Stack) -> None:
-    ids = create_products(s, 3, stock=1000, tag="OUTAGE")
+    ids = s.create_products(3, stock=1000, tag="OUTAGE")
     pids = {m.name: s.pid(m.name) for m in manifests.load_all()}
     orders_key = s.api_key("orders")
     customer = f"outage-{uuid.uuid4().hex[:6]}"
@@ -126,7 +126,7 @@ def test_store_outage_gives_503_then_recovers_by_itself(s: bench_stack.Stack) ->
     assert {o.status for o in healed} <= {200, 201, 404}, summary(healed)
     assert {m.name: s.pid(m.name) for m in manifests.load_all()} == pids, "a service was restarted"
     assert set(after.values()) == {200}
-    new = create_products(s, 2, stock=5, tag="OUTAGE-AFTER")
+    new = s.create_products(2, stock=5, tag="OUTAGE-AFTER")
     r = httpx.post(
         f"{s.edge}/orders",
         json={

@@ -16,7 +16,7 @@ import manifests
 import pytest
 from bench import stack as bench_stack
 
-from tests.faults.support import REQUEST_TIMEOUT, create_products, private_stack, raw_http, report, status_of
+from tests.faults.support import REQUEST_TIMEOUT, private_stack, raw_http, report, status_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -184,7 +184,7 @@ def _raw_cases(path_prefix: str) -> list[tuple[str, bytes]]:
 
 
 def test_hostile_input_gets_4xx_changes_nothing_and_kills_nothing(s: bench_stack.Stack) -> None:
-    product_id = create_products(s, 1, stock=10, tag="HOSTILE")[0]
+    product_id = s.create_products(1, stock=10, tag="HOSTILE")[0]
     before_counts, before_pids = _counts(s), _pids(s)
     results: dict[str, int] = {}
     problems: list[str] = []

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from bench import stack as bench_stack
 
-from tests.faults.support import Load, create_products, private_stack, report, summary
+from tests.faults.support import Load, private_stack, report, summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -39,7 +39,7 @@ def _seconds(config: str, setting: str, default: float) -> float:
 
 
 def test_edge_stops_sending_to_a_dead_replica(s: bench_stack.Stack) -> None:
-    ids = create_products(s, 3, stock=10, tag="FAILOVER")
+    ids = s.create_products(3, stock=10, tag="FAILOVER")
     config = s.edge_config
     assert f"127.0.0.1:{s.replicas['catalog'][0]} 127.0.0.1:{s.replicas['catalog'][1]}" in config
     assert "lb_try_duration" in config, "the generated edge config must retry another upstream"

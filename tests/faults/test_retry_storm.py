@@ -13,7 +13,7 @@ import httpx
 import pytest
 from bench import stack as bench_stack
 
-from tests.faults.support import REQUEST_TIMEOUT, create_products, private_stack, report, stock_of
+from tests.faults.support import REQUEST_TIMEOUT, private_stack, report, stock_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -28,7 +28,7 @@ def s() -> Iterator[bench_stack.Stack]:
 
 
 def test_fifty_concurrent_copies_create_exactly_one_order(s: bench_stack.Stack) -> None:
-    first, second = create_products(s, 2, stock=INITIAL_STOCK, tag="STORM")
+    first, second = s.create_products(2, stock=INITIAL_STOCK, tag="STORM")
     customer = f"storm-{uuid.uuid4().hex[:8]}"
     key = f"storm-{uuid.uuid4()}"
     body = {

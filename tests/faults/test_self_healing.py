@@ -33,7 +33,7 @@ import pytest
 from bench import stack as bench_stack
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.faults.support import Load, create_products, private_stack, report, summary
+from tests.faults.support import Load, private_stack, report, summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -103,7 +103,7 @@ def _problems(s: bench_stack.Stack, initial: dict[str, int]) -> tuple[list[str],
 def test_crashes_heal_without_any_client_retry(s: bench_stack.Stack) -> None:
     seed = int(os.environ.get("FAULT_SEED", str(time.time_ns() % 1_000_000)))
     rng = random.Random(seed)
-    ids = [create_products(s, 1, stock=n, tag=f"HEAL{i}")[0] for i, n in enumerate(INITIAL_STOCK)]
+    ids = [s.create_products(1, stock=n, tag=f"HEAL{i}")[0] for i, n in enumerate(INITIAL_STOCK)]
     initial = dict(zip(ids, INITIAL_STOCK, strict=True))
     headers = {"X-Api-Key": s.api_key("orders")}
     confirmed: list[str] = []

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from bench import stack as bench_stack
 
-from tests.faults.support import Load, create_products, private_stack, report, status_of, summary
+from tests.faults.support import Load, private_stack, report, status_of, summary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -55,7 +55,7 @@ def _wait_refused(port: int, limit: float) -> float | None:
 
 
 def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones(s: bench_stack.Stack) -> None:
-    ids = create_products(s, 2, stock=5, tag="SIGTERM")
+    ids = s.create_products(2, stock=5, tag="SIGTERM")
     port = s.replicas["catalog"][0]
     base = s.service_url("catalog")
 
