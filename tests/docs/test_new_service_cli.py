@@ -126,15 +126,23 @@ def test_bad_description_is_refused_and_changes_nothing(services: Path, descript
 
 
 @pytest.mark.parametrize("name", ["reviews", "zz-top", "a1"])
-def test_generated_code_passes_ruff_as_it_is(services: Path, name: str) -> None:
-    """Import order depends on the package name (before or after svc_*): any name is clean."""
+def test_generated_code_passes_ruff_and_bandit_as_it_is(services: Path, name: str) -> None:
+    """The templates (scripts/service_template/*.tmpl) rendered are checked by `make lint`'s linters.
+
+    Import order depends on the package name (before or after svc_*): any name is clean.
+    """
     long = "Reviews of products, " * 9  # wrapped over several lines in core/config.py
     path = new_service.scaffold(name, services_dir=services, description=long.strip())
+    assert sorted(p.name for p in path.rglob("*.py")), "the scaffold rendered no Python code"
     config = REPO_ROOT / "pyproject.toml"
-    ruff = Path(sys.executable).with_name("ruff")
-    for args in (["check"], ["format", "--check"]):
+    tool = Path(sys.executable).with_name
+    for argv in (
+        [tool("ruff"), "check", "--config", config],
+        [tool("ruff"), "format", "--check", "--config", config],
+        [tool("bandit"), "-q", "-c", config, "-r"],
+    ):
         result = subprocess.run(
-            [str(ruff), *args, "--config", str(config), str(path)],
+            [*map(str, argv), str(path)],
             capture_output=True,
             text=True,
             timeout=60,
