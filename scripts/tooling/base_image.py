@@ -105,8 +105,8 @@ def apt_mirror(suite: str, apt_dir: Path = Path("/etc/apt")) -> str:
         for st in _deb822_stanzas(path.read_text(errors="replace")):
             if "deb" not in st.get("types", "").split() or st.get("enabled", "yes").lower() == "no":
                 continue
-            for uri in st.get("uris", "").split():
-                candidates.append((uri, st.get("suites", "").split(), st.get("components", "").split()))
+            suites, components = st.get("suites", "").split(), st.get("components", "").split()
+            candidates.extend((uri, suites, components) for uri in st.get("uris", "").split())
     for uri, suites, components in candidates:
         if suite in suites and "main" in components and uri.startswith(("http://", "https://", "file:")):
             return uri

@@ -70,8 +70,7 @@ def commands(text: str) -> list[Command]:
                 line = line[2:]
             if not line or line.startswith("#"):
                 continue
-            for argv in _simple_commands(line):
-                found.append(Command(argv, line))
+            found.extend(Command(argv, line) for argv in _simple_commands(line))
     return found
 
 

@@ -45,6 +45,63 @@ def _items(s: bench_stack.Stack, service: str) -> list[dict[str, Any]]:
     return [{k: _DESER.deserialize(v) for k, v in item.items()} for item in s.scan(service)]
 
 
+def _retry_until_final(
+    s: bench_stack.Stack, outcomes: list, requests: dict[str, dict[str, Any]], headers: dict[str, str]
+) -> tuple[dict[str, tuple[int, dict]], Counter, list[str]]:
+    """Retry (same Idempotency-Key) every request without a final answer: (final, retries, pending)."""
+    final: dict[str, tuple[int, dict]] = {
+        o.label: (o.status, {}) for o in outcomes if o.status is not None and o.status not in (503, 409)
+    }
+    pending = [o.label for o in outcomes if o.label not in final]
+    retries: Counter = Counter()
+    with httpx.Client(base_url=s.edge, timeout=REQUEST_TIMEOUT) as client:
+        for _ in range(20):
+            if not pending:
+                break
+            still = []
+            for key in pending:
+                r = client.post("/orders", json=requests[key], headers={**headers, "Idempotency-Key": key})
+                retries[str(r.status_code)] += 1
+                if r.status_code in (503, 409):
+                    still.append(key)
+                else:
+                    final[key] = (r.status_code, r.json())
+            pending = still
+            if pending:
+                time.sleep(0.5)
+    return final, retries, pending
+
+
+def _ledger_problems(
+    initial: dict[str, int],
+    products: dict[str, int],
+    held: Counter,
+    active: list[dict[str, Any]],
+    orders: dict[str, dict[str, Any]],
+) -> list[str]:
+    """Stock + held = initial per product; confirmed orders hold exactly their reservations."""
+    confirmed = {oid: o for oid, o in orders.items() if o["status"] == "confirmed"}
+    problems = [
+        f"product {pid}: stock {products[pid]} + held {held[pid]} != {start}"
+        for pid, start in initial.items()
+        if products[pid] + held[pid] != start
+    ]
+    by_key = {(r["product_id"], r["order_id"]): int(r["quantity"]) for r in active}
+    problems += [
+        f"confirmed order {oid} lacks its reservation on {item['product_id']}"
+        for oid, order in confirmed.items()
+        for item in order["items"]
+        if by_key.get((item["product_id"], oid)) != int(item["quantity"])
+    ]
+    problems += [
+        f"active reservation of {r['order_id']} on {r['product_id']} but the order is "
+        + orders.get(r["order_id"], {}).get("status", "no order")
+        for r in active
+        if r["order_id"] not in confirmed
+    ]
+    return problems
+
+
 def test_orders_survive_a_catalog_crash_without_losing_stock(s: bench_stack.Stack) -> None:
     ids = [s.create_products(1, stock=n, tag=f"CRASH{i}")[0] for i, n in enumerate(INITIAL_STOCK)]
     initial = dict(zip(ids, INITIAL_STOCK, strict=True))
@@ -83,26 +140,7 @@ def test_orders_survive_a_catalog_crash_without_losing_stock(s: bench_stack.Stac
 
     # catalog comes back; clients retry what did not get a final answer, with the same key.
     s.start_replica("catalog", 0)
-    final: dict[str, tuple[int, dict]] = {
-        o.label: (o.status, {}) for o in outcomes if o.status is not None and o.status not in (503, 409)
-    }
-    pending = [o.label for o in outcomes if o.label not in final]
-    retries = Counter()
-    with httpx.Client(base_url=s.edge, timeout=REQUEST_TIMEOUT) as client:
-        for _ in range(20):
-            if not pending:
-                break
-            still = []
-            for key in pending:
-                r = client.post("/orders", json=requests[key], headers={**headers, "Idempotency-Key": key})
-                retries[str(r.status_code)] += 1
-                if r.status_code in (503, 409):
-                    still.append(key)
-                else:
-                    final[key] = (r.status_code, r.json())
-            pending = still
-            if pending:
-                time.sleep(0.5)
+    final, retries, pending = _retry_until_final(s, outcomes, requests, headers)
     assert not pending, f"{len(pending)} request(s) never got a final answer"
     assert {code for code, _ in final.values()} <= {201}, Counter(code for code, _ in final.values())
 
@@ -130,21 +168,7 @@ def test_orders_survive_a_catalog_crash_without_losing_stock(s: bench_stack.Stac
             "stock_plus_held": {pid: products[pid] + held[pid] for pid in ids},
         },
     )
-    problems = []
-    for pid in ids:
-        if products[pid] + held[pid] != initial[pid]:
-            problems.append(f"product {pid}: stock {products[pid]} + held {held[pid]} != {initial[pid]}")
-    by_key = {(r["product_id"], r["order_id"]): int(r["quantity"]) for r in active}
-    for oid, order in confirmed.items():
-        for item in order["items"]:
-            if by_key.get((item["product_id"], oid)) != int(item["quantity"]):
-                problems.append(f"confirmed order {oid} lacks its reservation on {item['product_id']}")
-    for r in active:
-        if r["order_id"] not in confirmed:
-            status = orders.get(r["order_id"], {}).get("status", "no order")
-            problems.append(
-                f"active reservation of {r['order_id']} on {r['product_id']} but the order is {status}"
-            )
+    problems = _ledger_problems(initial, products, held, active, orders)
     # Exactly one order per request, and no order that no request knows about.
     answered = {body["id"] for code, body in final.values() if body}
     answered |= {json.loads(o.body)["id"] for o in outcomes if o.status == 201}

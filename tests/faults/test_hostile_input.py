@@ -183,6 +183,35 @@ def _raw_cases(path_prefix: str) -> list[tuple[str, bytes]]:
     ]
 
 
+def _answer_problems(case: str, r: httpx.Response, body: bytes) -> list[str]:
+    """What is wrong with the edge's answer to one hostile JSON request (nothing: [])."""
+    problems = []
+    if not 400 <= r.status_code < 500:
+        problems.append(f"{case}: HTTP {r.status_code} {r.text[:120]}")
+    if "root:" in r.text or "Traceback" in r.text:
+        problems.append(f"{case}: the answer leaks internals")
+    # What a service refuses comes in its one error shape: JSON with a "detail".
+    if "edge limit" not in case and not _is_error_body(r):
+        problems.append(f"{case}: not a JSON error body: {r.headers.get('content-type')} {r.text[:80]}")
+    # A rejected body is never echoed back (it may hold a secret a client sent by mistake).
+    if body and len(body) > 64 and body[:64].decode(errors="ignore") in r.text:
+        problems.append(f"{case}: the answer echoes the request body")
+    return problems
+
+
+def _raw_answer_problems(case: str, raw: bytes, code: int) -> list[str]:
+    """What is wrong with the edge's answer to one malformed HTTP request (nothing: [])."""
+    problems = []
+    if not 400 <= code < 500:
+        problems.append(f"{case}: answered {raw[:120]!r}")
+    head, _, body_bytes = raw.partition(b"\r\n\r\n")
+    if b"root:" in body_bytes or b"import " in body_bytes:
+        problems.append(f"{case}: served a file outside the site: {body_bytes[:80]!r}")
+    if b"\r\nset-cookie:" in head.lower():
+        problems.append(f"{case}: an injected header came back")
+    return problems
+
+
 def test_hostile_input_gets_4xx_changes_nothing_and_kills_nothing(s: bench_stack.Stack) -> None:
     product_id = s.create_products(1, stock=10, tag="HOSTILE")[0]
     before_counts, before_pids = _counts(s), _pids(s)
@@ -201,18 +230,7 @@ def test_hostile_input_gets_4xx_changes_nothing_and_kills_nothing(s: bench_stack
                 problems.append(f"{case}: {type(exc).__name__} (the edge must answer, not drop)")
                 continue
             results[case] = r.status_code
-            if not 400 <= r.status_code < 500:
-                problems.append(f"{case}: HTTP {r.status_code} {r.text[:120]}")
-            if "root:" in r.text or "Traceback" in r.text:
-                problems.append(f"{case}: the answer leaks internals")
-            # What a service refuses comes in its one error shape: JSON with a "detail".
-            if "edge limit" not in case and not _is_error_body(r):
-                problems.append(
-                    f"{case}: not a JSON error body: {r.headers.get('content-type')} {r.text[:80]}"
-                )
-            # A rejected body is never echoed back (it may hold a secret a client sent by mistake).
-            if body and len(body) > 64 and body[:64].decode(errors="ignore") in r.text:
-                problems.append(f"{case}: the answer echoes the request body")
+            problems += _answer_problems(case, r, body)
 
         # A request id carrying an encoded header break is replaced, never reflected.
         injected = "abc%0d%0aSet-Cookie:%20pwned=1"
@@ -230,13 +248,7 @@ def test_hostile_input_gets_4xx_changes_nothing_and_kills_nothing(s: bench_stack
         raw = raw_http(edge_port, payload + b"Connection: close\r\n\r\n")
         code = status_of(raw)
         results[case] = code
-        if not 400 <= code < 500:
-            problems.append(f"{case}: answered {raw[:120]!r}")
-        head, _, body_bytes = raw.partition(b"\r\n\r\n")
-        if b"root:" in body_bytes or b"import " in body_bytes:
-            problems.append(f"{case}: served a file outside the site: {body_bytes[:80]!r}")
-        if b"\r\nset-cookie:" in head.lower():
-            problems.append(f"{case}: an injected header came back")
+        problems += _raw_answer_problems(case, raw, code)
 
     # Obsolete line folding is merged into one header value by the edge; the service then refuses
     # the malformed request id and makes its own, so nothing is injected or reflected.

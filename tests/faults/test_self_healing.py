@@ -89,9 +89,11 @@ def _problems(s: bench_stack.Stack, initial: dict[str, int]) -> tuple[list[str],
         if held[pid] != owed[pid]:
             problems.append(f"product {pid}: {held[pid]} units held, confirmed orders own {owed[pid]}")
     now = time.time()
-    for claim in claims:
-        if claim["state"] != "done" and float(claim["lease_until"]) < now:
-            problems.append(f"claim {claim['pk']} is {claim['state']} with an expired lease")
+    problems.extend(
+        f"claim {claim['pk']} is {claim['state']} with an expired lease"
+        for claim in claims
+        if claim["state"] != "done" and float(claim["lease_until"]) < now
+    )
     figures = {
         "orders": dict(Counter(o["status"] for o in orders.values())),
         "claims": dict(Counter(c["state"] for c in claims)),

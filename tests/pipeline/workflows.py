@@ -100,8 +100,8 @@ class LiveJob:
             if uses.startswith("./"):
                 given = {k: substitute(v, self.inputs) for k, v in (step.get("with") or {}).items()}
                 action = load(REPO_ROOT / uses / "action.yml")
-                for inner in (action.get("runs") or {}).get("steps") or []:
-                    texts.append(substitute(inner.get("run", ""), given))
+                inner_steps = (action.get("runs") or {}).get("steps") or []
+                texts.extend(substitute(inner.get("run", ""), given) for inner in inner_steps)
         return "\n".join(texts)
 
     def assumes_role(self) -> bool:
