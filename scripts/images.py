@@ -24,8 +24,11 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import manifests
+from pydantic import BaseModel
 from tooling.base_image import BASE_FLAVOURS, DEFAULT_SUITE, ensure_base
 from tooling.image_bench import bench
 from tooling.podman import ImageError, podman, podman_argv, podman_env, unavailable_reason
@@ -70,27 +73,36 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show(rows: Sequence[BaseModel], as_json: bool, header: str, line: Callable[[Any], str]) -> None:
+    """Rows as JSON, or as a table: ``header`` then ``line(row)`` for each row."""
+    if as_json:
+        print(json.dumps([r.model_dump() for r in rows], indent=2))
+        return
+    print(header)
+    for row in rows:
+        print(line(row))
+
+
 def _report(args: argparse.Namespace) -> int:
     rows = report(args.tag)
-    if args.json:
-        print(json.dumps([r.model_dump() for r in rows], indent=2))
-        return 0
-    print(f"{'IMAGE':48} {'SIZE':>10} {'LAYERS':>6}")
-    for row in rows:
-        print(f"{row.image:48} {row.size_mb:>7.1f} MB {row.layers:>6}")
-    if not rows:
+    _show(
+        rows,
+        args.json,
+        f"{'IMAGE':48} {'SIZE':>10} {'LAYERS':>6}",
+        lambda r: f"{r.image:48} {r.size_mb:>7.1f} MB {r.layers:>6}",
+    )
+    if not rows and not args.json:
         print("no images yet: run `make images`")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
-    rows = bench(args.service or manifests.load_all()[0].name, keep=args.keep)
-    if args.json:
-        print(json.dumps([r.model_dump() for r in rows], indent=2))
-        return 0
-    print(f"{'STEP':48} {'TIME':>8} {'SIZE':>10} {'LAYERS':>6}")
-    for b in rows:
-        print(f"{b.step:48} {b.seconds:>6.1f} s {b.size_mb:>7.1f} MB {b.layers:>6}")
+    _show(
+        bench(args.service or manifests.load_all()[0].name, keep=args.keep),
+        args.json,
+        f"{'STEP':48} {'TIME':>8} {'SIZE':>10} {'LAYERS':>6}",
+        lambda b: f"{b.step:48} {b.seconds:>6.1f} s {b.size_mb:>7.1f} MB {b.layers:>6}",
+    )
     return 0
 
 
