@@ -1,5 +1,9 @@
 """Where moto answers differently from AWS in a way our stack sees, corrected in the emulator process.
 
+APIs moto lacks and our stacks use are added by their own modules, installed from here:
+emu_cloudfront_policies.py, emu_cloudfront_distribution.py, emu_autoscaling_tags.py,
+emu_composite_alarms.py, emu_ecs_service_fields.py.
+
 - Security group rule descriptions: AWS keeps the description of every rule (CIDR, referenced
   security group, prefix list) and DescribeSecurityGroupRules returns it. moto 5.2.5 keeps it for
   CIDR rules only, so Terraform sees the description of a group-to-group or prefix-list rule vanish
@@ -36,5 +40,16 @@ def _keep_rule_descriptions() -> None:
 
 
 def install() -> None:
-    """Apply every correction above (idempotent)."""
+    """Apply every correction above, and add the APIs moto lacks (idempotent)."""
+    import emu_autoscaling_tags
+    import emu_cloudfront_distribution
+    import emu_cloudfront_policies
+    import emu_composite_alarms
+    import emu_ecs_service_fields
+
     _keep_rule_descriptions()
+    emu_cloudfront_distribution.install()  # CloudFront distribution fields kept as given
+    emu_cloudfront_policies.install()  # CloudFront cache/origin-request/response-headers policies
+    emu_autoscaling_tags.install()  # Application Auto Scaling tags
+    emu_composite_alarms.install()  # CloudWatch PutCompositeAlarm
+    emu_ecs_service_fields.install()  # ECS service settings CreateService dropped

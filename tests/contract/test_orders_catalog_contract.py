@@ -71,8 +71,7 @@ def test_order_lifecycle_across_both_services(stack) -> None:
         for line in catalog.log_lines()
         if f'"request_id":"{request_id}"' in line and '"type":"access"' in line
     ]
-    assert routes.count("GET /catalog/products/{product_id}") == 2
-    assert routes.count("POST /catalog/products/{product_id}/reservations") == 2
+    assert routes == ["POST /catalog/reservations"]  # one call for every line
 
     # Out of stock now: the next order is rejected and takes nothing.
     r = httpx.post(
@@ -115,14 +114,20 @@ def test_orders_uses_only_paths_catalog_publishes(stack) -> None:
     assert manifests.get("catalog").path_prefix == CATALOG_PREFIX
     spec = httpx.get(f"{catalog.url}{manifests.get('catalog').path_prefix}/openapi.json", timeout=10).json()
     paths = spec["paths"]
-    assert "get" in paths["/catalog/products/{product_id}"]
-    assert "post" in paths["/catalog/products/{product_id}/reservations"]
     assert "delete" in paths["/catalog/products/{product_id}/reservations/{order_id}"]
-    reserve = paths["/catalog/products/{product_id}/reservations"]["post"]
+    reserve = paths["/catalog/reservations"]["post"]
     assert {"ServiceToken": []} in reserve["security"]
-    schema = spec["components"]["schemas"]["ReservationCreate"]
-    assert set(schema["required"]) == {"order_id", "quantity"}
-    assert spec["components"]["schemas"]["Product"]["properties"]["price"]["type"] == "string"
+    schemas = spec["components"]["schemas"]
+    request = schemas["OrderReservationCreate"]
+    assert set(request["required"]) == {"order_id", "lines"}
+    assert set(schemas["ReservationLine"]["required"]) == {"product_id", "quantity"}
+    assert set(schemas["ReservedLine"]["required"]) >= {"product_id", "quantity", "unit_price", "currency"}
+    assert schemas["ReservedLine"]["properties"]["unit_price"]["type"] == "string"
+    # Every order orders accepts fits in one catalog call (one DynamoDB transaction).
+    from orders.models import MAX_ITEMS, MAX_QUANTITY
+
+    assert request["properties"]["lines"]["maxItems"] >= MAX_ITEMS
+    assert schemas["ReservationLine"]["properties"]["quantity"]["maximum"] >= MAX_ITEMS * MAX_QUANTITY
 
 
 def test_orders_stays_ready_and_answers_503_when_catalog_is_gone(moto) -> None:

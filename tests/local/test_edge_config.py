@@ -115,7 +115,11 @@ def test_internal_paths_are_answered_404_before_any_service_route(settings: Sett
     assert rule < text.index("handle @catalog {")
     assert "respond `" + edge_rules.NOT_FOUND_BODY + "` 404" in text
     pattern = re.compile(edge_rules.internal_path_regexp(catalog.internal_paths))
-    for path in ("/catalog/products/p1/reservations", "/catalog/products/p1/reservations/o1"):
+    for path in (
+        "/catalog/products/p1/reservations",
+        "/catalog/products/p1/reservations/o1",
+        "/catalog/reservations",
+    ):
         assert pattern.match(path), path
     for path in (
         "/catalog/products/p1",

@@ -8,13 +8,13 @@ from svc_common.dynamo import make_client
 
 from catalog.api import products, reservations
 from catalog.core.config import API_VERSION, PATH_PREFIX, Settings
-from catalog.repository import CatalogRepository
+from catalog.stock import StockRepository
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()  # type: ignore[call-arg] # values come from the environment
     client = make_client(settings)
-    repo = CatalogRepository(client, settings.table_name)
+    repo = StockRepository(client, settings.table_name)
     return create_service_app(
         settings=settings,
         prefix=PATH_PREFIX,
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             'Errors are `{"detail": ...}`.'
         ),
         version=API_VERSION,
-        routers=[products.router, reservations.router],
+        routers=[products.router, reservations.router, reservations.order_router],
         ready_check=repo.ping,
         on_shutdown=[client.close],
         state={"repository": repo},

@@ -11,13 +11,27 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 from svc_common.fields import integer, patterned, text
 
 PRICE_PATTERN = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$"
 _PRICE_RE = re.compile(PRICE_PATTERN)
 MAX_STOCK = 1_000_000_000
 MAX_RESERVATION = 10_000
+# An order's lines are reserved in one DynamoDB TransactWriteItems, which holds at most 100 actions
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html); each
+# line takes 2 (the reservation item and the product's stock), so at most 50 lines.
+TRANSACTION_MAX_ACTIONS = 100
+ACTIONS_PER_LINE = 2
+MAX_ORDER_LINES = TRANSACTION_MAX_ACTIONS // ACTIONS_PER_LINE
 
 
 def _parse_price(value: Any) -> Decimal:
@@ -49,6 +63,9 @@ Sku = patterned(
 Currency = patterned(r"^[A-Z]{3}$", "three upper-case letters", 3, "ISO 4217 alphabetic currency code.")
 Name = text(1, 200, "Product name.")
 Description = text(0, 2000, "Free text (tab and line breaks allowed).", multiline=True)
+ProductId = patterned(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '_' or '-'", 64, "Id of the product to reserve."
+)
 OrderId = patterned(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '_' or '-'", 64, "Id of the order holding the stock."
 )
@@ -137,3 +154,52 @@ class Reservation(BaseModel):
     status: Literal["active", "released"]
     created_at: datetime
     updated_at: datetime
+
+
+class ReservationLine(_Request):
+    product_id: ProductId
+    quantity: Quantity
+
+
+class OrderReservationCreate(_Request):
+    """Every line of an order, reserved all together or not at all."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+                    "lines": [{"product_id": "8c4f4209-8a9d-408d-b271-7dcc638671f4", "quantity": 2}],
+                }
+            ]
+        }
+    )
+
+    order_id: OrderId
+    lines: list[ReservationLine] = Field(
+        min_length=1,
+        max_length=MAX_ORDER_LINES,
+        description=f"At most {MAX_ORDER_LINES} lines, each product once: all lines are reserved in one "
+        f"DynamoDB transaction ({ACTIONS_PER_LINE} actions per line, at most {TRANSACTION_MAX_ACTIONS}).",
+    )
+
+    @model_validator(mode="after")
+    def _products_once(self) -> OrderReservationCreate:
+        ids = [line.product_id for line in self.lines]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each product_id may appear in only one line (merge the quantities)")
+        return self
+
+
+class ReservedLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: str
+    quantity: int
+    unit_price: Price = Field(description="The product's price when the line was reserved.")
+    currency: str
+
+
+class OrderReservation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: str
+    lines: list[ReservedLine]

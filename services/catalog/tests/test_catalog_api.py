@@ -7,10 +7,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from catalog.main import create_app
 from fastapi.testclient import TestClient
+from svc_common.dynamo import StoreUnavailableError
+from svc_common.errors import ConflictError
 from svc_testing import SECRETS, app_env, unique_table
 
 from tests.support.procs import free_port
@@ -347,6 +351,148 @@ def test_reservations_change_the_version(client: TestClient) -> None:
     r = client.patch(f"{BASE}/{p['id']}", json={"stock": 10}, headers={**API, "If-Match": "1"})
     assert r.status_code == 412  # stock moved since version 1: no lost update
     assert stock_of(client, p["id"]) == 3
+
+
+# -- an order's lines, all at once -----------------------------------------------------------------
+ORDER_RESERVATIONS = "/catalog/reservations"
+
+
+def reserve_lines(client: TestClient, order_id: str, lines: list[tuple[str, int]], headers: dict = SVC):
+    body = {"order_id": order_id, "lines": [{"product_id": p, "quantity": q} for p, q in lines]}
+    return client.post(ORDER_RESERVATIONS, json=body, headers=headers)
+
+
+def test_an_orders_lines_are_reserved_together_with_their_prices(client: TestClient) -> None:
+    a, b = new_product(client, stock=5, price="12.50"), new_product(client, stock=3, price="0.05")
+    order_id = f"batch-{uuid.uuid4().hex}"
+    r = reserve_lines(client, order_id, [(a["id"], 2), (b["id"], 3)])
+    assert r.status_code == 201, r.text
+    assert r.json() == {
+        "order_id": order_id,
+        "lines": [
+            {"product_id": a["id"], "quantity": 2, "unit_price": "12.50", "currency": "EUR"},
+            {"product_id": b["id"], "quantity": 3, "unit_price": "0.05", "currency": "EUR"},
+        ],
+    }
+    assert (stock_of(client, a["id"]), stock_of(client, b["id"])) == (3, 0)
+    # The same request again (a retry after a lost answer) takes nothing again.
+    replay = reserve_lines(client, order_id, [(a["id"], 2), (b["id"], 3)])
+    assert (replay.status_code, replay.json()) == (200, r.json())
+    assert (stock_of(client, a["id"]), stock_of(client, b["id"])) == (3, 0)
+    # A different request under the same order id is refused and changes nothing.
+    for lines in (
+        [(a["id"], 1), (b["id"], 3)],
+        [(a["id"], 2)],
+        [(a["id"], 2), (b["id"], 3), (new_product(client)["id"], 1)],
+    ):
+        r = reserve_lines(client, order_id, lines)
+        assert r.status_code == 409, lines
+        assert "different request" in r.json()["detail"]
+    assert (stock_of(client, a["id"]), stock_of(client, b["id"])) == (3, 0)
+
+
+def test_one_refused_line_reserves_nothing(client: TestClient) -> None:
+    a, b = new_product(client, stock=5), new_product(client, stock=1)
+    ghost = str(uuid.uuid4())
+    r = reserve_lines(client, f"short-{uuid.uuid4().hex}", [(a["id"], 2), (b["id"], 2)])
+    assert r.status_code == 409
+    assert r.json()["detail"] == f"product {b['id']}: insufficient stock: requested 2, available 1"
+    r = reserve_lines(client, f"ghost-{uuid.uuid4().hex}", [(a["id"], 2), (ghost, 1)])
+    assert r.status_code == 404
+    assert r.json()["detail"] == f"product(s) not found in catalog: {ghost}"
+    usd = new_product(client, currency="USD")
+    r = reserve_lines(client, f"fx-{uuid.uuid4().hex}", [(a["id"], 1), (usd["id"], 1)])
+    assert r.status_code == 409
+    assert r.json()["detail"] == "items are priced in different currencies (EUR, USD)"
+    assert (stock_of(client, a["id"]), stock_of(client, b["id"]), stock_of(client, usd["id"])) == (5, 1, 5)
+
+
+def test_a_released_order_cannot_reserve_again(client: TestClient) -> None:
+    a, b = new_product(client, stock=5), new_product(client, stock=5)
+    order_id = f"fenced-{uuid.uuid4().hex}"
+    # The reconciler released the order before its (late) reservation arrived.
+    assert client.delete(f"{BASE}/{b['id']}/reservations/{order_id}", headers=SVC).status_code == 204
+    r = reserve_lines(client, order_id, [(a["id"], 1), (b["id"], 1)])
+    assert r.status_code == 409
+    assert "released" in r.json()["detail"]
+    assert (stock_of(client, a["id"]), stock_of(client, b["id"])) == (5, 5)
+
+
+def test_the_largest_order_fits_one_transaction(client: TestClient) -> None:
+    from catalog.models import MAX_ORDER_LINES
+
+    products = [new_product(client, stock=2)["id"] for _ in range(MAX_ORDER_LINES)]
+    r = reserve_lines(client, f"big-{uuid.uuid4().hex}", [(p, 1) for p in products])
+    assert r.status_code == 201, r.text
+    assert {stock_of(client, p) for p in products} == {1}
+    r = reserve_lines(
+        client, f"big-{uuid.uuid4().hex}", [(p, 1) for p in products] + [(str(uuid.uuid4()), 1)]
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "lines"]
+    assert {stock_of(client, p) for p in products} == {1}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"order_id": "o", "lines": []},
+        {"order_id": "o", "lines": [{"product_id": "p", "quantity": 1}, {"product_id": "p", "quantity": 2}]},
+        {"order_id": "o", "lines": [{"product_id": "p", "quantity": 0}]},
+        {"order_id": "a b", "lines": [{"product_id": "p", "quantity": 1}]},
+        {"order_id": "o"},
+    ],
+)
+def test_order_reservations_validate_the_body(client: TestClient, body: dict) -> None:
+    assert client.post(ORDER_RESERVATIONS, json=body, headers=SVC).status_code == 422
+
+
+def test_order_reservations_need_the_service_token(client: TestClient) -> None:
+    p = new_product(client)
+    for headers in ({}, API, {"X-Service-Token": "wrong"}):
+        assert reserve_lines(client, "o-tok", [(p["id"], 1)], headers=headers).status_code == 401
+    assert stock_of(client, p["id"]) == 5
+
+
+def test_stock_is_taken_at_the_price_returned(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A price change between the read and the transaction makes it read again."""
+    p = new_product(client, stock=5, price="10.00")
+    repo = client.app.state.repository
+    read = repo._read_order
+    calls: list[int] = []
+
+    def read_then_price_changes(order_id: str, product_ids: list[str]):
+        seen = read(order_id, product_ids)
+        if not calls:
+            repo.update_product(p["id"], None, {"price": Decimal("11.00")})
+        calls.append(1)
+        return seen
+
+    monkeypatch.setattr(repo, "_read_order", read_then_price_changes)
+    r = reserve_lines(client, f"price-{uuid.uuid4().hex}", [(p["id"], 1)])
+    assert r.status_code == 201
+    assert r.json()["lines"][0]["unit_price"] == "11.00"
+    assert len(calls) == 2
+    assert stock_of(client, p["id"]) == 4
+
+
+def test_concurrent_orders_never_oversell(client: TestClient) -> None:
+    repo = client.app.state.repository
+    a, b = new_product(client, stock=7)["id"], new_product(client, stock=7)["id"]
+
+    def order(i: int) -> bool:
+        try:
+            repo.reserve_order(f"race-{i}-{uuid.uuid4().hex}", [(a, 2), (b, 1)])
+            return True
+        except ConflictError:
+            return False
+        except StoreUnavailableError:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        placed = sum(pool.map(order, range(12)))
+    assert placed <= 3
+    assert (stock_of(client, a), stock_of(client, b)) == (7 - 2 * placed, 7 - placed)
 
 
 # -- cross-cutting --------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -33,6 +32,10 @@ UNAVAILABLE_CODES = frozenset(
         "LimitExceededException",
     }
 )
+
+
+# The cancellation reason of a transaction action whose condition did not hold.
+CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 class StoreUnavailableError(Exception):
@@ -89,10 +92,6 @@ def raise_unavailable(exc: Exception) -> None:
         raise StoreUnavailableError(error_code(exc)) from exc
 
 
-def as_int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, Decimal)) else int(str(value))
-
-
 def utc_now() -> str:
     """Current time as ISO 8601 UTC with microseconds (sorts lexicographically)."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -123,14 +122,26 @@ class TableRepository:
                 return False
             raise
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
-        """Run a transaction; None on success, else the per-item cancellation codes."""
+    def _transact(self, actions: dict[str, dict[str, Any]]) -> dict[str, str] | None:
+        """Run the named actions as one TransactWriteItems (all or nothing).
+
+        None when it committed; else ``{name: reason}`` of the actions that made it fail, e.g.
+        ``{"sku": "ConditionalCheckFailed"}`` (DynamoDB reports one CancellationReason per action,
+        in request order, Code "None" for the ones that did not fail:
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+        An unreachable or overloaded store raises StoreUnavailableError.
+        """
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=list(actions.values()))
             return None
         except ClientError as exc:
             if error_code(exc) == "TransactionCanceledException":
-                return cancellation_codes(exc) or ["Unknown"] * len(items)
+                failed = {
+                    name: code
+                    for name, code in zip(actions, cancellation_codes(exc), strict=False)
+                    if code != "None"
+                }
+                return failed or {"transaction": "Unknown"}
             raise_unavailable(exc)
             raise
         except BotoCoreError as exc:

@@ -1,7 +1,8 @@
 """HTTP client for catalog (timeouts, bounded retries on idempotent calls, request id forwarding).
 
-Retried calls: GET product, POST reservation and DELETE reservation. The reservation calls are
-idempotent by design: catalog keys a reservation by the order id, so a repeated call never
+Calls: POST /catalog/reservations (every line of an order, with their prices, all or nothing:
+one call whatever the number of lines) and DELETE of a product's reservation. Both are retried:
+they are idempotent by design, catalog keys a reservation by the order id, so a repeated call never
 takes or gives back stock twice. Anything else about catalog failing is CatalogUnavailableError.
 """
 
@@ -26,7 +27,20 @@ CATALOG_PREFIX = "/catalog"  # catalog's own API paths (its public contract)
 
 
 class CatalogUnavailableError(DependencyUnavailableError):
-    """catalog did not answer usefully within the timeouts and retries."""
+    """catalog did not answer usefully within the timeouts and retries.
+
+    ``reached`` is False only when no attempt got as far as sending the request (every attempt
+    failed to connect): then catalog cannot have acted on it.
+    """
+
+    def __init__(self, message: str, reached: bool = True) -> None:
+        super().__init__(message)
+        self.reached = reached
+
+
+# Failures that happen before any byte of the request is sent (httpx raises them while opening
+# the connection or waiting for one from the pool).
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -81,42 +95,42 @@ class CatalogClient:
 
     def _call(self, method: str, path: str, *, json: Any = None, service: bool = False) -> httpx.Response:
         """Send an idempotent request, retrying connection errors, timeouts, 429 and 5xx."""
-        last = "no attempt"
+        last, reached = "no attempt", False
         for attempt in range(self.max_attempts):
             if attempt:
                 time.sleep(min(0.1 * 2**attempt, 1.0) * (0.5 + random.random()))  # noqa: S311 # nosec B311
             try:
                 response = self.http.request(method, path, json=json, headers=self._headers(service))
             except httpx.HTTPError as exc:
-                last = type(exc).__name__
+                last, reached = type(exc).__name__, reached or not isinstance(exc, _NOT_SENT)
                 LOGGER.warning("catalog call failed", extra={"call": f"{method} {path}", "error": last})
                 continue
+            reached = True
             if response.status_code == 429 or response.status_code >= 500:
                 last = f"HTTP {response.status_code}"
                 LOGGER.warning("catalog call failed", extra={"call": f"{method} {path}", "error": last})
                 continue
             return response
-        raise CatalogUnavailableError(f"catalog is unavailable ({last}); retry later")
+        raise CatalogUnavailableError(f"catalog is unavailable ({last}); retry later", reached=reached)
 
-    def get_product(self, product_id: str) -> CatalogProduct | None:
-        response = self._call("GET", f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}")
-        if response.status_code in (404, 422):
-            return None
-        if response.status_code != 200:
-            raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} for a product")
-        body = response.json()
-        return CatalogProduct(id=body["id"], price=Decimal(body["price"]), currency=body["currency"])
-
-    def reserve(self, product_id: str, order_id: str, quantity: int) -> Refusal | None:
-        """None when reserved (now or by an earlier attempt), else why catalog refused."""
+    def reserve_order(
+        self, order_id: str, lines: list[tuple[str, int]]
+    ) -> dict[str, CatalogProduct] | Refusal:
+        """Reserve every (product_id, quantity) line for ``order_id``: the price of each product,
+        or why catalog refused (then nothing was reserved: catalog reserves all lines or none)."""
         response = self._call(
             "POST",
-            f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}/reservations",
-            json={"order_id": order_id, "quantity": quantity},
+            f"{CATALOG_PREFIX}/reservations",
+            json={"order_id": order_id, "lines": [{"product_id": p, "quantity": q} for p, q in lines]},
             service=True,
         )
         if response.status_code in (200, 201):
-            return None
+            return {
+                line["product_id"]: CatalogProduct(
+                    id=line["product_id"], price=Decimal(line["unit_price"]), currency=line["currency"]
+                )
+                for line in response.json()["lines"]
+            }
         if response.status_code in (404, 409, 422):
             return Refusal(response.status_code, _detail(response))
         LOGGER.error("catalog refused the service token or the call", extra={"status": response.status_code})

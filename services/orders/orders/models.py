@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from svc_common.fields import integer, patterned
 
+# catalog reserves all of an order's lines in one DynamoDB transaction (at most 100 actions, 2 per
+# line): at most 50 lines (tests/contract checks this against catalog's published limit).
 MAX_ITEMS = 50
 MAX_QUANTITY = 200  # per item; 50 x 200 stays within catalog's per-reservation bound
 
@@ -50,7 +52,12 @@ class OrderCreate(_Request):
     )
 
     customer_id: CustomerId
-    items: list[OrderItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+    items: list[OrderItemIn] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description=f"At most {MAX_ITEMS} lines (more is 422): every line is reserved in catalog in one "
+        "all-or-nothing transaction, which holds at most that many.",
+    )
 
     def merged_items(self) -> list[tuple[str, int]]:
         """(product_id, quantity) with duplicates merged, in first-seen order."""
@@ -91,7 +98,3 @@ class OrderPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null when there is none (a last page may be empty)."
     )
-
-
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-OrderStatus = Literal["confirmed", "rejected", "cancelling", "cancelled"]

@@ -16,15 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from svc_common import cursor as cursors
 from svc_common.dynamo import (
+    CONDITION_FAILED,
     StoreUnavailableError,
     TableRepository,
-    cancellation_codes,
-    error_code,
     from_item,
-    raise_unavailable,
     to_item,
     to_value,
     utc_now,
@@ -96,31 +93,23 @@ class OrdersRepository(TableRepository):
             "idempotency_key": key,
             **order,
         }
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": to_item(item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    self.claims.done_update(key, order["id"]),
-                ]
-            )
+        failed = self._transact(
+            {
+                "order": {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                "claim": self.claims.done_update(key, order["id"]),
+            }
+        )
+        if failed is None:
             return True
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                codes = cancellation_codes(exc)
-                if "ConditionalCheckFailed" in codes:
-                    return False
-                raise StoreUnavailableError(f"store order cancelled: {codes}") from exc
-            raise_unavailable(exc)
-            raise
-        except BotoCoreError as exc:
-            raise_unavailable(exc)
-            raise
+        if CONDITION_FAILED in failed.values():  # the claim was fenced or taken over (or the order exists)
+            return False
+        raise StoreUnavailableError(f"store order cancelled: {failed}")
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         item = self._call(
@@ -186,31 +175,33 @@ class OrdersRepository(TableRepository):
             INDEX_HASH: PENDING,
             INDEX_RANGE: due(epoch(grace_seconds)),
         }
-        codes = self._transact(
-            [
-                self._status_change(order_id, "confirmed", "cancelling"),
-                {"Put": {"TableName": self.table, "Item": {**_cancel_key(order_id), **to_item(marker)}}},
-            ]
+        failed = self._transact(
+            {
+                "order": self._status_change(order_id, "confirmed", "cancelling"),
+                "marker": {
+                    "Put": {"TableName": self.table, "Item": {**_cancel_key(order_id), **to_item(marker)}}
+                },
+            }
         )
-        if codes is None:
+        if failed is None:
             return True
-        if codes[0] == "ConditionalCheckFailed":
+        if failed.get("order") == CONDITION_FAILED:
             return False
-        raise StoreUnavailableError(f"begin cancel cancelled: {codes}")
+        raise StoreUnavailableError(f"begin cancel cancelled: {failed}")
 
     def finish_cancel(self, order_id: str) -> bool:
         """cancelling -> cancelled (the stock was given back); False when it was not cancelling."""
-        codes = self._transact(
-            [
-                self._status_change(order_id, "cancelling", "cancelled"),
-                {"Delete": {"TableName": self.table, "Key": _cancel_key(order_id)}},
-            ]
+        failed = self._transact(
+            {
+                "order": self._status_change(order_id, "cancelling", "cancelled"),
+                "marker": {"Delete": {"TableName": self.table, "Key": _cancel_key(order_id)}},
+            }
         )
-        if codes is None:
+        if failed is None:
             return True
-        if codes[0] == "ConditionalCheckFailed":
+        if failed.get("order") == CONDITION_FAILED:
             return False
-        raise StoreUnavailableError(f"finish cancel cancelled: {codes}")
+        raise StoreUnavailableError(f"finish cancel cancelled: {failed}")
 
     def drop_cancel_marker(self, order_id: str) -> None:
         """Remove a marker whose order is not cancelling (it finished without it, or never began)."""

@@ -5,12 +5,15 @@ Creation (POST /orders with an Idempotency-Key):
    attempt may reserve, a lease). Requests that find the key taken wait briefly for the holder
    to finish, then get the same order back (same body) or 422 (different body), or 409 +
    Retry-After if it is still running.
-2. Look up every product in catalog, then reserve each one with the order id as the
-   reservation id (catalog makes that idempotent, so retries never take stock twice).
+2. One catalog call reserves every line with the order id as the reservation id and returns the
+   prices (all lines or none, in one DynamoDB transaction; idempotent per order id, so a retried
+   call never takes stock twice).
 3. Store the order (confirmed, or rejected with the reason) and mark the claim done in one
    transaction fenced on the attempt's order id.
-If catalog refuses a reservation the ones already made are released and the order is stored as
-rejected. If catalog (or the table) is unavailable the reservations made are released, the claim
+So a new order costs one catalog call and four DynamoDB round trips (claim, catalog's read and
+transaction, completion) whatever its number of lines. If catalog refuses (unknown product,
+insufficient stock, mixed currencies) nothing was reserved and the order is stored as rejected.
+If catalog (or the table) is unavailable the reservations that may exist are released, the claim
 is dropped (or, if releasing failed too, its lease is ended) and the caller gets 503 +
 Retry-After. An attempt that is cut off (crash, timeout) leaves an in-progress claim: once its
 lease has run out, a retry with the key or the reconciler fences it (state ``releasing``, so the
@@ -34,7 +37,7 @@ from typing import Any
 from svc_common.dynamo import utc_now
 from svc_common.errors import ConflictError, UnprocessableEntityError
 
-from orders.catalog_client import CatalogClient, CatalogProduct, CatalogUnavailableError
+from orders.catalog_client import CatalogClient, CatalogProduct, CatalogUnavailableError, Refusal
 from orders.claims import ClaimRepository
 from orders.models import OrderCreate
 from orders.repository import OrdersRepository
@@ -123,27 +126,23 @@ class OrderService:
     def _process(
         self, key: str, order_id: str, customer_id: str, lines: list[tuple[str, int]]
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + self.lease_seconds * 0.8
         touched: list[str] = []  # products on which a reservation may exist
         outcome_unknown = False  # True when storing the order failed in an unknown state
         try:
-            products: dict[str, CatalogProduct | None] = {}
-            for product_id, _ in lines:
-                self._check_deadline(deadline)
-                products[product_id] = self.catalog.get_product(product_id)
-            rejection = self._rejection(products)
-            if rejection is None:
-                for product_id, quantity in lines:
-                    self._check_deadline(deadline)
-                    touched.append(product_id)
-                    refusal = self.catalog.reserve(product_id, order_id, quantity)
-                    if refusal is not None:
-                        touched.pop()  # refused: nothing was taken on this product
-                        rejection = f"product {product_id}: {refusal.reason}"
-                        break
-            if rejection is not None:
-                self._release_all([(p, 0) for p in touched], order_id)
-                touched = []
+            touched = [product_id for product_id, _ in lines]  # the call may reserve them all
+            try:
+                reserved = self.catalog.reserve_order(order_id, lines)
+            except CatalogUnavailableError as exc:
+                if not exc.reached:  # never sent: nothing can have been reserved
+                    touched = []
+                raise
+            products: dict[str, CatalogProduct] = {}
+            rejection: str | None = None
+            if isinstance(reserved, Refusal):
+                touched = []  # catalog reserves all lines or none: a refusal took nothing
+                rejection = reserved.reason
+            else:
+                products = reserved
             order = self._build(order_id, customer_id, lines, products, rejection)
             try:
                 completed = self.repo.complete(key, order)
@@ -182,27 +181,12 @@ class OrderService:
             )
         return None
 
-    def _check_deadline(self, deadline: float) -> None:
-        if time.monotonic() > deadline:
-            raise CatalogUnavailableError("catalog is too slow to complete the order in time; retry later")
-
-    @staticmethod
-    def _rejection(products: dict[str, CatalogProduct | None]) -> str | None:
-        missing = [pid for pid, product in products.items() if product is None]
-        if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            return f"product(s) not found in catalog: {shown}"
-        currencies = {p.currency for p in products.values() if p is not None}
-        if len(currencies) > 1:
-            return f"items are priced in different currencies ({', '.join(sorted(currencies))})"
-        return None
-
     @staticmethod
     def _build(
         order_id: str,
         customer_id: str,
         lines: list[tuple[str, int]],
-        products: dict[str, CatalogProduct | None],
+        products: dict[str, CatalogProduct],
         rejection: str | None,
     ) -> dict[str, Any]:
         now = utc_now()

@@ -334,16 +334,22 @@ def test_catalog_unreachable_is_503_and_leaves_nothing(moto, table: str, catalog
 
 
 class _FlakyTransport(httpx.BaseTransport):
-    """Forwards to catalog, but fails (connection refused) for requests ``fail`` selects."""
+    """Forwards to catalog, but fails requests ``fail`` selects: "refused" before sending (connection
+    refused), "lost" after catalog has acted on it (the answer never arrives: a read timeout)."""
 
     def __init__(self, fail) -> None:
         self.inner = httpx.HTTPTransport()
         self.fail = fail
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.fail(request):
+        how = self.fail(request)
+        if how == "refused":
             raise httpx.ConnectError("injected failure", request=request)
-        return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        if how == "lost":
+            response.read()
+            raise httpx.ReadTimeout("injected lost answer", request=request)
+        return response
 
 
 def _with_transport(app, transport: httpx.BaseTransport) -> None:
@@ -351,7 +357,13 @@ def _with_transport(app, transport: httpx.BaseTransport) -> None:
     catalog.http = httpx.Client(base_url=catalog.http.base_url, transport=transport, timeout=5)
 
 
-def test_failure_mid_order_releases_what_was_reserved(moto, table: str, catalog: RunningService) -> None:
+def _reserve_call(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path == "/catalog/reservations"
+
+
+def test_a_lost_reservation_answer_releases_what_was_reserved(
+    moto, table: str, catalog: RunningService
+) -> None:
     a, b = product(catalog, 10), product(catalog, 10)
     body = {
         "customer_id": customer(),
@@ -359,11 +371,11 @@ def test_failure_mid_order_releases_what_was_reserved(moto, table: str, catalog:
     }
     key = f"mid-{uuid.uuid4().hex}"
     app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="2")
-    _with_transport(app, _FlakyTransport(lambda req: req.method == "POST" and b in req.url.path))
+    _with_transport(app, _FlakyTransport(lambda req: "lost" if _reserve_call(req) else None))
     with TestClient(app) as c:
         r = post_order(c, body, key)
         assert r.status_code == 503
-    assert (stock(catalog, a), stock(catalog, b)) == (10, 10)
+    assert (stock(catalog, a), stock(catalog, b)) == (10, 10)  # reserved once (a retry replays), given back
     assert not [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
     with TestClient(_orders_app(moto, table, catalog.url)) as up:
         assert post_order(up, body, key).json()["status"] == "confirmed"
@@ -379,17 +391,15 @@ def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
         "items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 3}],
     }
     key = f"dirty-{uuid.uuid4().hex}"
-    calls: list[str] = []
 
-    def catalog_dies_after_first_reservation(request: httpx.Request) -> bool:
-        calls.append(request.method)
-        return calls.count("POST") > 1 or (request.method == "DELETE")
+    def catalog_dies_after_reserving(request: httpx.Request) -> str | None:
+        return "lost" if _reserve_call(request) else "refused" if request.method == "DELETE" else None
 
     app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="1")
-    _with_transport(app, _FlakyTransport(catalog_dies_after_first_reservation))
+    _with_transport(app, _FlakyTransport(catalog_dies_after_reserving))
     with TestClient(app) as c:
         assert post_order(c, body, key).status_code == 503
-    assert stock(catalog, a) == 8  # could not be given back yet
+    assert (stock(catalog, a), stock(catalog, b)) == (8, 7)  # could not be given back yet
     claims = [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
     assert len(claims) == 1
     assert Decimal(claims[0]["lease_until"]["N"]) == 0
@@ -399,6 +409,27 @@ def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
         assert r.json()["status"] == "confirmed"
         assert post_order(up, body, key).json() == r.json()
     assert (stock(catalog, a), stock(catalog, b)) == (8, 7)  # each taken exactly once
+
+
+def test_a_catalog_that_was_never_reached_leaves_no_claim(moto, table: str, catalog: RunningService) -> None:
+    """Connection refused on every attempt: nothing can be reserved, so the key is free at once."""
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 1}]}
+    key = f"refused-{uuid.uuid4().hex}"
+    released: list[str] = []
+
+    def refuse_reservations(request: httpx.Request) -> str | None:
+        if request.method == "DELETE":
+            released.append(request.url.path)
+        return "refused" if _reserve_call(request) else None
+
+    app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="2")
+    _with_transport(app, _FlakyTransport(refuse_reservations))
+    with TestClient(app) as c:
+        assert post_order(c, body, key).status_code == 503
+    assert released == []  # nothing to give back: no release call
+    assert not [i for i in table_items(moto, table, "IDEMPOTENCY#") if key in i["pk"]["S"]]
+    assert stock(catalog, a) == 10
 
 
 def test_an_in_progress_key_is_409_with_retry_after(moto, table: str, catalog: RunningService) -> None:

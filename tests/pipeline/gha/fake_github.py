@@ -7,6 +7,8 @@ REST (what actions/github-script and our doubles call; recorded in ``calls``):
   GET/POST   /repos/{o}/{r}/issues                    list (state, labels filters) / create an issue
   PATCH      /repos/{o}/{r}/issues/{n}                update an issue (title, body, state)
   POST       /repos/{o}/{r}/code-scanning/sarifs      a SARIF upload (the upload-sarif double)
+  GET        commits, compare, a commit's pull requests, workflow runs and their jobs: fake_git.py
+             (``git``: point ``git.repo`` at the repository; record pull requests and runs there)
 Every request must carry ``Authorization: token|Bearer <the job token>`` (401 otherwise).
 
 OIDC (what aws-actions/configure-aws-credentials calls, ACTIONS_ID_TOKEN_REQUEST_URL):
@@ -34,6 +36,8 @@ from urllib.parse import parse_qs, urlparse
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.pipeline.gha.fake_git import GitData
 
 ISSUER = "https://token.actions.githubusercontent.com"
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
@@ -109,6 +113,7 @@ class FakeGitHub:
         self.token = token
         self.claims_for = claims_for
         self.state = State()
+        self.git = GitData()
         self.lock = threading.Lock()
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:16]
@@ -168,6 +173,8 @@ class FakeGitHub:
         st = self.state
         with self.lock:
             st.calls.append((method, path))
+            if (answer := self.git.route(method, path, query)) is not None:
+                return answer
             if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
                 number = int(m.group(1))
                 if method == "GET":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from svc_common.security import SERVICE_TOKEN_HEADER, header_secret_dependency
 
-from catalog.repository import CatalogRepository
+from catalog.stock import StockRepository
 
 require_service_token = header_secret_dependency(
     SERVICE_TOKEN_HEADER,
@@ -15,5 +15,5 @@ require_service_token = header_secret_dependency(
 )
 
 
-def repository(request: Request) -> CatalogRepository:
+def repository(request: Request) -> StockRepository:
     return request.app.state.repository

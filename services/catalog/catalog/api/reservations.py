@@ -9,15 +9,26 @@ from svc_common.errors import responses
 
 from catalog.api.deps import repository, require_service_token
 from catalog.core.config import PATH_PREFIX
-from catalog.models import Reservation, ReservationCreate
-from catalog.repository import CatalogRepository
+from catalog.models import (
+    MAX_ORDER_LINES,
+    OrderReservation,
+    OrderReservationCreate,
+    Reservation,
+    ReservationCreate,
+)
+from catalog.stock import StockRepository
 
 router = APIRouter(
     prefix=f"{PATH_PREFIX}/products/{{product_id}}/reservations",
     tags=["reservations"],
     dependencies=[Depends(require_service_token)],
 )
-Repo = Annotated[CatalogRepository, Depends(repository)]
+order_router = APIRouter(
+    prefix=f"{PATH_PREFIX}/reservations",
+    tags=["reservations"],
+    dependencies=[Depends(require_service_token)],
+)
+Repo = Annotated[StockRepository, Depends(repository)]
 ProductId = Annotated[str, Path(min_length=1, max_length=64, description="Product id.")]
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, description="Order id of the reservation.")]
 
@@ -54,3 +65,32 @@ def reserve(product_id: ProductId, body: ReservationCreate, repo: Repo, response
 def release(product_id: ProductId, order_id: OrderIdPath, repo: Repo) -> Response:
     repo.release(product_id, order_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@order_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderReservation,
+    summary="Reserve stock for every line of an order, all or nothing (idempotent per order id)",
+    description=(
+        "Takes each line's `quantity` from its product's stock for `order_id` and returns each "
+        "line's price, in one DynamoDB transaction: either every line is reserved or none is. "
+        f"At most {MAX_ORDER_LINES} lines (each takes 2 of a transaction's 100 actions), each "
+        "product once. Repeating the call with the same order id and lines returns the same lines "
+        "with 200 and takes nothing again. 404 when products do not exist (named in `detail`); "
+        "409 when a product's stock is insufficient, when the lines are priced in different "
+        "currencies, or when the order id was already used for different lines or released. "
+        "A refusal reserves nothing."
+    ),
+    responses={
+        200: {"model": OrderReservation, "description": "Already reserved (replay); stock unchanged."},
+        **responses(400, 401, 404, 409, 413, 422, 503),
+    },
+)
+def reserve_order(body: OrderReservationCreate, repo: Repo, response: Response) -> dict:
+    lines, created = repo.reserve_order(
+        body.order_id, [(line.product_id, line.quantity) for line in body.lines]
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return {"order_id": body.order_id, "lines": lines}

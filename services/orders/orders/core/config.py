@@ -19,10 +19,11 @@ class Settings(ServiceSettings):
     catalog_service_token: SecretStr = Field(min_length=16)
     catalog_connect_timeout: float = Field(default=1.0, gt=0, le=30)
     catalog_read_timeout: float = Field(default=3.0, gt=0, le=60)
-    # Attempts per idempotent catalog call (GET product, reserve/release with the order id).
+    # Attempts per idempotent catalog call (reserve an order's lines, release; keyed by the order id).
     catalog_max_attempts: int = Field(default=3, ge=1, le=10)
     # How long an idempotency claim protects an in-flight creation; a crashed or failed attempt
-    # stops blocking retries after this. Processing is abandoned (503) before the lease ends.
+    # stops blocking retries after this. An attempt still running when its lease has run out can
+    # be fenced by a retry or the reconciler: it then cannot store its order (409, retry).
     idempotency_lease_seconds: float = Field(default=30.0, ge=2, le=600)
     # How long a request waits for a concurrent request with the same key before answering 409.
     idempotency_wait_seconds: float = Field(default=5.0, ge=0, le=60)
