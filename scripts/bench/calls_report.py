@@ -83,9 +83,11 @@ def compare(current: dict[str, dict[str, Any]], baseline: dict[str, Any] | None)
         if name not in before:
             problems.append(f"{name}: not in the baseline")
         elif name not in ACCEPTED_INCREASES:
-            for what in ("dynamodb_total", "catalog_total"):
-                if c[what] > before[name][what]:
-                    problems.append(f"{name}: {what} {c[what]} > baseline {before[name][what]}")
+            problems.extend(
+                f"{name}: {what} {c[what]} > baseline {before[name][what]}"
+                for what in ("dynamodb_total", "catalog_total")
+                if c[what] > before[name][what]
+            )
         ddb_max, cat_max = TARGETS.get(name, (c["dynamodb_total"], c["catalog_total"]))
         if c["dynamodb_total"] > ddb_max or c["catalog_total"] > cat_max:
             problems.append(
