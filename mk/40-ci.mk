@@ -121,9 +121,10 @@ pipeline: venv ## Run the real workflow YAML with act: pull request (fork and sa
 	  exit $$rc
 
 # ---- Rehearsal of main's deploy path (scripts/ci/rehearsal.py) -------------------------------
-# Kept until the act proof can run main.yml's deploy against the emulator (dev/prod stacks need
-# emulator features it lacks, see design.md): checks, podman images, plan/apply to ENV=local, the
-# deployed task definitions run with podman behind the edge, smoke test, destroy.
+# Kept until the act proof runs main.yml's deploy (the stacks apply to the emulator; the images'
+# registry and the services behind the distribution's URL are not played yet, .github/README.md):
+# checks, podman images, plan/apply to ENV=local, the deployed task definitions run with podman
+# behind the edge, smoke test, destroy.
 REHEARSAL_STAGES := quality security test emulator images deploy secrets static run smoke
 REHEARSAL        := $(PY) scripts/ci/rehearsal.py
 

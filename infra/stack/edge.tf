@@ -28,8 +28,8 @@ data "aws_ec2_managed_prefix_list" "cloudfront" {
 }
 
 locals {
-  # The emulator lacks CloudFront cache/origin-request/response-headers policies and composite
-  # alarms, and speaks plain HTTP (bucket policies denying non-TLS requests would lock it out).
+  # The emulator speaks plain HTTP: bucket policies denying non-TLS requests would lock the local
+  # edge out. That is the one thing `emulator` switches off (design.md, "Not emulated").
   edge_emulator    = var.emulator
   edge_dns_enabled = var.domain_name != null
   edge_app_host    = local.edge_dns_enabled ? coalesce(var.app_hostname, var.domain_name) : null
@@ -49,15 +49,10 @@ locals {
   # (TLS policy) can decide before the certificate exists.
   edge_alb_certificate_arn = local.edge_dns_enabled ? format("%s", module.dns[0].alb_certificate_arn) : null
 
-  # The ECS deployment guard per service (names only): the composite alarm, or on the emulator the
-  # child alarms it combines (ECS rolls back when any listed alarm fires: the same condition).
-  edge_deployment_guard_kinds = ["target-5xx-rate", "target-p99-latency", "unhealthy-hosts", "error-logs"]
+  # The ECS deployment guard per service (names only): the composite alarm that combines the
+  # service's 5xx rate, p99 latency, unhealthy hosts and error logs alarms.
   edge_deployment_alarm_names = {
-    for s in local.service_names : s => (
-      local.edge_emulator
-      ? [for k in local.edge_deployment_guard_kinds : "${local.name}-${s}-${k}"]
-      : ["${local.name}-${s}-deployment"]
-    )
+    for s in local.service_names : s => ["${local.name}-${s}-deployment"]
   }
 }
 
@@ -102,9 +97,7 @@ module "edge" {
     preload            = strcontains(lower(local.edge_hsts), "preload")
   }
 
-  create_cdn_policies     = !local.edge_emulator
   deny_insecure_transport = !local.edge_emulator
-  wait_for_deployment     = !local.edge_emulator
   log_retention_days      = var.edge_log_retention_days
   force_destroy           = var.access_logs_force_destroy
 }

@@ -85,7 +85,6 @@ module "service" {
   cluster_name               = module.cluster.cluster_name
   capacity_provider_strategy = module.cluster.capacity_provider_strategy
   namespace_id               = module.cluster.namespace_id
-  emulator_compat            = var.emulator
 
   vpc_id                  = module.network.vpc_id
   subnet_ids              = module.network.private_subnet_ids

@@ -25,7 +25,6 @@ module "monitoring" {
   alarm_emails               = var.alarm_emails
   no_traffic_is_an_outage    = var.alarm_on_no_traffic
   anomaly_band_width         = var.anomaly_band_width
-  create_composite_alarms    = !local.edge_emulator
   environment                = var.environment
   repair_alarms = {
     for s in local.service_names : s => local.manifests[s].repairs_alarm_threshold

@@ -90,19 +90,19 @@ variable "desired_count" {
 }
 
 variable "enable_autoscaling" {
-  description = "Target tracking autoscaling per service (false for the emulator, which lacks the API)."
+  description = "Target tracking autoscaling per service."
   type        = bool
   default     = true
 }
 
 variable "emulator" {
-  description = "True only for env local (the AWS emulator): avoids API features it lacks (autoscaling, capacity provider strategies on services)."
+  description = "True only for env local (the AWS emulator, served over plain HTTP): bucket policies do not deny non-TLS requests. Everything else applies as in dev and prod (design.md, \"Not emulated\")."
   type        = bool
   default     = false
 
   validation {
-    condition     = !var.emulator || (var.environment == "local" && !var.enable_autoscaling)
-    error_message = "emulator = true is only for environment local, with enable_autoscaling = false."
+    condition     = !var.emulator || var.environment == "local"
+    error_message = "emulator = true is only for environment local."
   }
 }
 

@@ -60,9 +60,8 @@ def check_distribution(
     )
     assert site is not None, "no origin points at the site bucket"
     assert not site.get("S3OriginConfig", {}).get("OriginAccessIdentity"), "legacy OAI in use; expected OAC"
-    # The emulator drops OriginAccessControlId from the origin; on AWS it must be set.
-    if "OriginAccessControlId" in site:
-        assert site["OriginAccessControlId"], "the S3 origin has no Origin Access Control"
+    # The emulator keeps it as AWS does (scripts/emu_cloudfront_distribution.py).
+    assert site.get("OriginAccessControlId"), "the S3 origin has no Origin Access Control"
 
     alb = next((o for o in origins.values() if "CustomOriginConfig" in o), None)
     assert alb is not None, "no custom (ALB) origin"

@@ -244,12 +244,13 @@ def test_services_tables_and_permissions(stack: Stack) -> None:
         assert svc["loadBalancers"][0]["targetGroupArn"] == groups[f"{PROJECT}-{ENV}-{name}"]
         assert svc["loadBalancers"][0]["containerPort"] == manifest.port
         assert svc["desiredCount"] >= 2
-        # moto 5.2.5 drops deploymentConfiguration from DescribeServices (emulator gap), so the
-        # circuit breaker is checked on what Terraform applied (state), not on the API answer.
-        applied = state_services[name]
-        assert applied["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
-        assert applied["deployment_minimum_healthy_percent"] == 100
-        assert applied["deployment_maximum_percent"] == 200
+        # The emulator keeps deploymentConfiguration as AWS does (scripts/emu_ecs_service_fields.py).
+        deployment = svc["deploymentConfiguration"]
+        assert deployment["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+        assert deployment["minimumHealthyPercent"] == 100
+        assert deployment["maximumPercent"] == 200
+        assert deployment["alarms"]["alarmNames"] == [f"{PROJECT}-{ENV}-{name}-deployment"]
+        assert svc["capacityProviderStrategy"] and "launchType" not in svc
 
         task = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
         (container,) = task["containerDefinitions"]
@@ -406,14 +407,10 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     TIMES["plan"] = plan.seconds
     assert plan.returncode in (0, 2), plan.output[-4000:]
     changes = stack.tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
-    changed = [c for c in changes if c["change"]["actions"] != ["no-op"]]
-    # The one known emulator gap (TOOLBOX): CloudFront origins show an in-place diff after apply.
-    unexpected = [
-        c["address"]
-        for c in changed
-        if not (c["type"] == "aws_cloudfront_distribution" and c["change"]["actions"] == ["update"])
-    ]
-    assert unexpected == [], f"re-plan after apply wants to change: {unexpected}"
+    # Strict: the emulator answers the CloudFront distribution as it was given (emu_cloudfront_distribution.py).
+    changed = [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]]
+    assert changed == [], f"re-plan after apply wants to change: {changed}"
+    assert plan.returncode == 0, "re-plan after apply is not empty"
     CHECKS.append("re-plan after apply: no changes")
 
 

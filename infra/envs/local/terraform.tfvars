@@ -1,5 +1,6 @@
 # The AWS emulator (moto server on 127.0.0.1; `make apply ENV=local`). Shaped like prod (2 AZs,
-# NAT per AZ, 2 tasks per service) but disposable; autoscaling off (the emulator lacks its API).
+# NAT per AZ, 2 tasks per service, autoscaling) but disposable. `emulator` only drops the bucket
+# policies' TLS-only rule (the emulator speaks plain HTTP).
 environment                 = "local"
 emulator                    = true
 region                      = "eu-west-1"
@@ -8,7 +9,7 @@ availability_zones          = ["eu-west-1a", "eu-west-1b"]
 single_nat_gateway          = false
 use_fargate_spot            = false
 desired_count               = 2
-enable_autoscaling          = false
+enable_autoscaling          = true
 deletion_protection         = false
 access_logs_force_destroy   = true
 secret_recovery_window_days = 0

@@ -283,11 +283,10 @@ resource "aws_ecs_service" "this" {
   desired_count                      = var.desired_count
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
-  health_check_grace_period_seconds  = var.emulator_compat ? null : 30
-  enable_ecs_managed_tags            = !var.emulator_compat
+  health_check_grace_period_seconds  = 30
+  enable_ecs_managed_tags            = true
   propagate_tags                     = "SERVICE"
   wait_for_steady_state              = false
-  launch_type                        = var.emulator_compat ? "FARGATE" : null
   # Move tasks back to a recovered AZ after an AZ outage.
   availability_zone_rebalancing = "ENABLED"
 
@@ -296,7 +295,7 @@ resource "aws_ecs_service" "this" {
   }
 
   dynamic "capacity_provider_strategy" {
-    for_each = var.emulator_compat ? [] : var.capacity_provider_strategy
+    for_each = var.capacity_provider_strategy
     content {
       capacity_provider = capacity_provider_strategy.value.capacity_provider
       weight            = capacity_provider_strategy.value.weight

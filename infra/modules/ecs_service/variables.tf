@@ -207,7 +207,7 @@ variable "desired_count" {
 }
 
 variable "autoscaling" {
-  description = "Target tracking on CPU and ALB requests per target. Off for the emulator, which lacks the API."
+  description = "Target tracking on CPU and ALB requests per target (enabled = false switches it off)."
   type = object({
     enabled             = bool
     min                 = number
@@ -253,12 +253,6 @@ variable "tags" {
   description = "Extra tags (provider default_tags still apply; a service tag is added)."
   type        = map(string)
   default     = {}
-}
-
-variable "emulator_compat" {
-  description = "Only for the AWS emulator (env local), which does not keep capacity provider strategies, managed tags or grace periods: use launch_type FARGATE and leave those unset so a re-plan shows no drift."
-  type        = bool
-  default     = false
 }
 
 variable "deployment_alarm_names" {

@@ -147,7 +147,7 @@ variable "deny_insecure_transport" {
 }
 
 variable "create_cdn_policies" {
-  description = "Create our own cache, origin request and response headers policies (true everywhere on AWS). false falls back to the AWS managed policies: for emulators that lack these APIs."
+  description = "Create our own cache, origin request and response headers policies (true everywhere on AWS). false falls back to the AWS managed policies (our emulator has these APIs: scripts/emu_cloudfront_policies.py)."
   type        = bool
   default     = true
 }

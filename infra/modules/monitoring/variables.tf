@@ -59,7 +59,7 @@ variable "alarm_emails" {
 }
 
 variable "create_composite_alarms" {
-  description = "One composite deployment alarm per service (true on AWS). false (emulators without PutCompositeAlarm): ECS watches the child alarms directly, which rolls back on the same conditions."
+  description = "One composite deployment alarm per service (true on AWS). false (an emulator without PutCompositeAlarm; ours has it): ECS watches the child alarms directly, which rolls back on the same conditions."
   type        = bool
   default     = true
 }

@@ -187,11 +187,10 @@ run "iam_is_scoped_to_own_table_and_secrets" {
   }
 }
 
-run "emulator_mode_without_autoscaling" {
+run "without_autoscaling" {
   command = plan
 
   variables {
-    emulator_compat = true
     autoscaling = {
       enabled             = false
       min                 = 2
@@ -204,11 +203,6 @@ run "emulator_mode_without_autoscaling" {
   assert {
     condition     = length(aws_appautoscaling_target.this) == 0 && length(aws_appautoscaling_policy.cpu) == 0
     error_message = "Autoscaling must be switchable off."
-  }
-
-  assert {
-    condition     = aws_ecs_service.this.launch_type == "FARGATE" && length(aws_ecs_service.this.capacity_provider_strategy) == 0
-    error_message = "Emulator mode uses launch_type FARGATE."
   }
 }
 
