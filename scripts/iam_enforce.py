@@ -179,6 +179,14 @@ def _secret_arn(account: str, region: str, name: str) -> str:
     return str(arn) if arn else f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-XXXXXX"
 
 
+def _role_boundary(account: str, role_name: str) -> str | None:
+    try:
+        boundary = _iam(account).get_role(role_name).permissions_boundary_arn
+    except Exception:  # no such role: the call itself will say so
+        return None
+    return str(boundary) if boundary else None
+
+
 def _session(account: str, access_key_id: str) -> Any | None:
     from moto.sts.models import sts_backends
 
@@ -239,7 +247,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> None
     caller = (
         f"arn:aws:sts::{account}:assumed-role/{session.role_arn.rsplit('/', 1)[-1]}/{session.session_name}"
     )
-    for action, arn, context in authorizations(call, _secret_arn):
+    for action, arn, context in authorizations(call, _secret_arn, _role_boundary):
         decision = iam_policy.evaluate(documents, action, arn, context)
         USAGE.record(session.role_arn, action, arn, decision)
         if decision is not iam_policy.Decision.ALLOW:

@@ -12,6 +12,9 @@ Service Authorization Reference (the "Actions, resources, and condition keys" pa
   (EC2, CloudFront, WAF, Route 53, Cloud Map, Application Auto Scaling, ACM, KMS) it is None and
   only the action and conditions decide, as for AWS actions that take no resource;
 - ``aws:RequestedRegion`` always; ``iam:AWSServiceName`` for CreateServiceLinkedRole;
+  ``iam:PermissionsBoundary``: the boundary a CreateRole or PutRolePermissionsBoundary request
+  names, and the role's current boundary for the calls that change an existing role's permissions
+  (PutRolePolicy, AttachRolePolicy, DetachRolePolicy, DeleteRolePolicy, DeleteRolePermissionsBoundary);
 - passing a role (ECS task and execution roles, the flow-log role) also needs ``iam:PassRole`` on
   that role with ``iam:PassedToService``, as AWS checks it.
 """
@@ -130,6 +133,16 @@ class Call:
 
 Authorization = tuple[str, str | None, dict[str, Any]]
 SecretArn = Callable[[str, str, str], str]  # (account, region, name or ARN) -> the secret's ARN
+RoleBoundary = Callable[[str, str], str | None]  # (account, role name) -> its boundary's ARN
+
+BOUNDARY_IN_REQUEST = {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}
+BOUNDARY_OF_ROLE = {
+    "iam:AttachRolePolicy",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+}
 
 
 def s3_action(call: Call) -> str:
@@ -257,14 +270,23 @@ def _iam_resource(call: Call) -> str | None:
     return None
 
 
-def authorizations(call: Call, secret_arn: SecretArn | None = None) -> list[Authorization]:
+def authorizations(
+    call: Call, secret_arn: SecretArn | None = None, role_boundary: RoleBoundary | None = None
+) -> list[Authorization]:
     """Every (action, resource, context) this request needs allowed."""
     prefix = PREFIX.get(call.service, call.service)
     operation = s3_action(call) if prefix == "s3" else call.operation
     action = f"{prefix}:{operation}"
     context: dict[str, Any] = {"aws:RequestedRegion": call.region}
-    if action == "iam:CreateServiceLinkedRole" and call.params.get("AWSServiceName"):
-        context["iam:AWSServiceName"] = str(call.params["AWSServiceName"])
+    p = call.params
+    if action == "iam:CreateServiceLinkedRole" and p.get("AWSServiceName"):
+        context["iam:AWSServiceName"] = str(p["AWSServiceName"])
+    if action in BOUNDARY_IN_REQUEST and p.get("PermissionsBoundary"):
+        context["iam:PermissionsBoundary"] = str(p["PermissionsBoundary"])
+    elif action in BOUNDARY_OF_ROLE and role_boundary is not None and p.get("RoleName"):
+        boundary = role_boundary(call.account, str(p["RoleName"]))
+        if boundary:
+            context["iam:PermissionsBoundary"] = boundary
     needed: list[Authorization] = [
         (required, r, context)
         for required in REQUIRES.get(action, (action,))

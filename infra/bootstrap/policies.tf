@@ -268,13 +268,35 @@ data "aws_iam_policy_document" "deploy_services" {
     }
   }
 
+  # Roles only with the environment's permissions boundary (boundary.tf): iam:PermissionsBoundary
+  # is the boundary named in CreateRole/PutRolePermissionsBoundary and the role's current one for
+  # PutRolePolicy (Service Authorization Reference, IAM: condition keys).
+  statement {
+    sid       = "StackRolesBounded"
+    actions   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+    resources = ["${local.arn_prefix.iam}:role/${local.project}-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn[each.key]]
+    }
+  }
+
   statement {
     sid = "StackRoles"
     actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole",
-      "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+      "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole", "iam:TagRole", "iam:UntagRole",
+      "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
     ]
     resources = ["${local.arn_prefix.iam}:role/${local.project}-${each.key}-*"]
+  }
+
+  statement {
+    sid       = "KeepBoundaries"
+    effect    = "Deny"
+    actions   = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion"]
+    resources = concat(values(local.boundary_arn), ["${local.arn_prefix.iam}:role/*"])
   }
 
   statement {

@@ -3,7 +3,7 @@
 
 module "dns" {
   source = "../modules/dns"
-  count  = local.edge_dns_enabled ? 1 : 0
+  count  = local.edge_dns_zone ? 1 : 0
   providers = {
     aws           = aws
     aws.us_east_1 = aws.us_east_1
@@ -11,6 +11,7 @@ module "dns" {
 
   zone_name                 = var.domain_name
   create_zone               = var.create_hosted_zone
+  delegated                 = local.edge_dns_enabled
   app_hostname              = local.edge_app_host
   cloudfront_domain_name    = module.edge.distribution_domain_name
   cloudfront_hosted_zone_id = module.edge.distribution_hosted_zone_id

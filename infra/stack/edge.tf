@@ -30,9 +30,12 @@ data "aws_ec2_managed_prefix_list" "cloudfront" {
 locals {
   # The emulator speaks plain HTTP: bucket policies denying non-TLS requests would lock the local
   # edge out. That is the one thing `emulator` switches off (design.md, "Not emulated").
-  edge_emulator    = var.emulator
-  edge_dns_enabled = var.domain_name != null
-  edge_app_host    = local.edge_dns_enabled ? coalesce(var.app_hostname, var.domain_name) : null
+  edge_emulator = var.emulator
+  # A created zone is applied alone first (no certificate validates before the domain is delegated
+  # to it); the custom domain is in use once the zone is an existing one or delegated.
+  edge_dns_zone    = var.domain_name != null
+  edge_dns_enabled = local.edge_dns_zone && (!var.create_hosted_zone || var.hosted_zone_delegated)
+  edge_app_host    = local.edge_dns_zone ? coalesce(var.app_hostname, var.domain_name) : null
 
   # Every service's path prefix goes to the ALB: the prefix itself (POST /orders) and below it.
   edge_api_path_patterns = flatten([

@@ -90,5 +90,14 @@ output "dashboard_name" {
 
 output "dns_name_servers" {
   description = "Name servers of a created hosted zone (delegate the domain to them); empty otherwise."
-  value       = local.edge_dns_enabled ? module.dns[0].name_servers : []
+  value       = local.edge_dns_zone ? module.dns[0].name_servers : []
+}
+
+output "dns_next_step" {
+  description = "What to do before the custom domain can be used (null when nothing is pending)."
+  value = local.edge_dns_zone && !local.edge_dns_enabled ? join(" ", [
+    "The zone ${var.domain_name} exists but the domain is not delegated to it yet, so no certificate can be validated (nothing else of the domain was created).",
+    "At your registrar, set the name servers of ${var.domain_name} to those of the dns_name_servers output (printed after this apply; later: make tf-init ENV=${var.environment} && terraform -chdir=infra/stack output dns_name_servers).",
+    "When `dig +short NS ${var.domain_name}` lists them, set hosted_zone_delegated = true in infra/envs/${var.environment}/terraform.tfvars and deploy again.",
+  ]) : null
 }

@@ -13,9 +13,25 @@ variable "domain_name" {
 }
 
 variable "create_hosted_zone" {
-  description = "true: create the domain_name zone (delegate it to the output name servers); false: use the existing public zone."
+  description = "true: create the domain_name zone (two applies: see hosted_zone_delegated); false: use the existing public zone."
   type        = bool
   default     = false
+
+  validation {
+    condition     = !var.create_hosted_zone || var.domain_name != null
+    error_message = "create_hosted_zone needs domain_name."
+  }
+}
+
+variable "hosted_zone_delegated" {
+  description = "With create_hosted_zone: false for the first apply (the zone alone; delegate domain_name to the dns_name_servers output), then true (certificates, HTTPS, records)."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.hosted_zone_delegated || var.create_hosted_zone
+    error_message = "hosted_zone_delegated only applies with create_hosted_zone = true (an existing zone is already delegated)."
+  }
 }
 
 variable "app_hostname" {

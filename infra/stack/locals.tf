@@ -9,8 +9,12 @@ locals {
   }
   service_names = sort(keys(local.manifests))
 
-  name           = "${local.project}-${var.environment}"
-  namespace_name = "${var.environment}.${local.project}.internal"
+  name = "${local.project}-${var.environment}"
+
+  # Every role the stack creates carries this boundary, made by infra/bootstrap (same name rule
+  # there, boundary.tf): the deploy role may create and change roles only with it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.project}-boundary-${var.environment}"
+  namespace_name           = "${var.environment}.${local.project}.internal"
 
   # Tasks per service at creation: the explicit override, else the manifest's HA minimum.
   desired_count = { for s, m in local.manifests : s => coalesce(var.desired_count, m.scaling.min) }

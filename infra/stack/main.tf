@@ -4,15 +4,17 @@
 # monitoring*.tf and build on the outputs of the modules below.
 
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 module "network" {
   source = "../modules/network"
 
-  name                    = local.name
-  cidr_block              = var.vpc_cidr
-  availability_zones      = var.availability_zones
-  single_nat_gateway      = var.single_nat_gateway
-  flow_log_retention_days = var.flow_log_retention_days
+  name                     = local.name
+  cidr_block               = var.vpc_cidr
+  availability_zones       = var.availability_zones
+  single_nat_gateway       = var.single_nat_gateway
+  flow_log_retention_days  = var.flow_log_retention_days
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "alb" {
@@ -85,6 +87,7 @@ module "service" {
   cluster_name               = module.cluster.cluster_name
   capacity_provider_strategy = module.cluster.capacity_provider_strategy
   namespace_id               = module.cluster.namespace_id
+  permissions_boundary_arn   = local.permissions_boundary_arn
 
   vpc_id                  = module.network.vpc_id
   subnet_ids              = module.network.private_subnet_ids

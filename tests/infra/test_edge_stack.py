@@ -144,6 +144,39 @@ def test_publish_static_site(edge_stack: EdgeStack, tmp_path: Path) -> None:
     assert report["invalidated"] == ["/assets/app.js"]
 
 
+def test_a_created_zone_is_applied_alone_first(edge_stack: EdgeStack) -> None:
+    """create_hosted_zone without hosted_zone_delegated: the zone and nothing that would wait for a
+    certificate validation in it; the output says which name servers and which next command."""
+    edge_stack.tf.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+        "-out=zone.tfplan",
+        edge_stack.var_file,
+        "-var=emulator=false",
+        "-var=domain_name=shop.example.com",
+        "-var=create_hosted_zone=true",
+        timeout=300,
+    )
+    plan = edge_stack.tf.run("show", "-json", "zone.tfplan").json()
+    kinds = {c["type"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}  # type: ignore[index]
+    assert "aws_route53_zone" in kinds
+    assert not kinds & {"aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record"}
+    step = plan["planned_values"]["outputs"]["dns_next_step"]  # type: ignore[index]
+    assert "hosted_zone_delegated = true" in step["value"]
+    done = edge_stack.tf.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        edge_stack.var_file,
+        "-var=hosted_zone_delegated=true",
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "hosted_zone_delegated only applies with create_hosted_zone" in done.output
+
+
 def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
     """As on AWS (no emulator shortcuts) with a domain: certificates in both regions, aliases, HTTPS
     origin and listener, our own CDN policies with the headers of web/security-headers.json, and
@@ -159,6 +192,7 @@ def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
         "-var=emulator=false",
         "-var=domain_name=shop.example.com",
         "-var=create_hosted_zone=true",
+        "-var=hosted_zone_delegated=true",
         timeout=300,
     )
     TIMES["domain plan"] = time.monotonic() - started

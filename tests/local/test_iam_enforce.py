@@ -27,6 +27,7 @@ OIDC_HOST = "token.actions.githubusercontent.com"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
 ROLE = "app-github-deploy-dev"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/app-boundary-dev"
 
 TRUST = {
     "Version": "2012-10-17",
@@ -67,6 +68,19 @@ INLINE = {
             "Condition": {"StringEquals": {"aws:RequestedRegion": REGION}},
         },
         {"Sid": "NeverUsed", "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+        {
+            "Sid": "RolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"],
+            "Resource": f"arn:aws:iam::{ACCOUNT}:role/app-dev-*",
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+        },
+        {
+            "Sid": "KeepBoundaries",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
+        },
     ],
 }
 MANAGED = {
@@ -212,6 +226,28 @@ def test_passing_a_role_needs_iam_pass_role(endpoint: str) -> None:
             **definition, executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/app-dev-exec"
         )
     assert "iam:PassRole" in str(exc.value)
+
+
+def test_roles_only_with_the_permissions_boundary(endpoint: str) -> None:
+    """iam:PermissionsBoundary: the boundary in CreateRole, the role's current one for PutRolePolicy."""
+    iam = _as_role(endpoint, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    policy = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    for boundary in ({}, {"PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/other"}):
+        with pytest.raises(ClientError) as exc:
+            iam.create_role(RoleName="app-dev-escalate", AssumeRolePolicyDocument=trust, **boundary)
+        assert "iam:CreateRole" in str(exc.value)
+    iam.create_role(RoleName="app-dev-bounded", AssumeRolePolicyDocument=trust, PermissionsBoundary=BOUNDARY)
+    iam.put_role_policy(RoleName="app-dev-bounded", PolicyName="p", PolicyDocument=policy)
+    with pytest.raises(ClientError) as exc:
+        iam.delete_role_permissions_boundary(RoleName="app-dev-bounded")
+    assert "explicit deny" in str(exc.value)
+    _client(endpoint, "iam").create_role(RoleName="app-dev-unbounded", AssumeRolePolicyDocument=trust)
+    with pytest.raises(ClientError) as exc:
+        iam.put_role_policy(RoleName="app-dev-unbounded", PolicyName="p", PolicyDocument=policy)
+    assert "iam:PutRolePolicy" in str(exc.value)
 
 
 def test_administrator_is_not_restricted(endpoint: str) -> None:

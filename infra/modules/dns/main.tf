@@ -2,17 +2,48 @@
 # (us-east-1 for CloudFront, the stack's region for the ALB) and alias records:
 #   app_hostname    -> CloudFront (A and AAAA)
 #   origin_hostname -> ALB (A), the name CloudFront's HTTPS origin connection verifies.
+# A zone created here answers nothing until the domain is delegated to its name servers, and ACM
+# validates a certificate only through the public DNS: the validation would wait until it times
+# out. So a created zone comes first alone (delegated = false: the zone and its name servers,
+# nothing else), and the certificates and records follow once it is delegated (delegated = true).
 
 locals {
   origin_hostname = coalesce(var.origin_hostname, "origin.${var.app_hostname}")
   zone_id         = var.create_zone ? aws_route53_zone.this[0].zone_id : data.aws_route53_zone.this[0].zone_id
+  ready           = !var.create_zone || var.delegated
+  records         = local.ready ? 1 : 0
 
   # Each certificate covers exactly one name, so one validation record each: static keys keep the
   # plan stable before the certificates exist.
-  validation_records = {
-    cloudfront = one(aws_acm_certificate.cloudfront.domain_validation_options)
-    alb        = one(aws_acm_certificate.alb.domain_validation_options)
-  }
+  validation_records = local.ready ? {
+    cloudfront = one(aws_acm_certificate.cloudfront[0].domain_validation_options)
+    alb        = one(aws_acm_certificate.alb[0].domain_validation_options)
+  } : {}
+}
+
+moved {
+  from = aws_acm_certificate.cloudfront
+  to   = aws_acm_certificate.cloudfront[0]
+}
+
+moved {
+  from = aws_acm_certificate.alb
+  to   = aws_acm_certificate.alb[0]
+}
+
+moved {
+  from = aws_acm_certificate_validation.cloudfront
+  to   = aws_acm_certificate_validation.cloudfront[0]
+}
+
+moved {
+  from = aws_acm_certificate_validation.alb
+  to   = aws_acm_certificate_validation.alb[0]
+}
+
+moved {
+  from = aws_route53_record.origin
+  to   = aws_route53_record.origin[0]
 }
 
 data "aws_route53_zone" "this" {
@@ -32,6 +63,7 @@ resource "aws_route53_zone" "this" {
 
 resource "aws_acm_certificate" "cloudfront" {
   provider = aws.us_east_1
+  count    = local.records
 
   domain_name       = var.app_hostname
   validation_method = "DNS"
@@ -44,6 +76,7 @@ resource "aws_acm_certificate" "cloudfront" {
 }
 
 resource "aws_acm_certificate" "alb" {
+  count             = local.records
   domain_name       = local.origin_hostname
   validation_method = "DNS"
   key_algorithm     = "RSA_2048"
@@ -65,20 +98,33 @@ resource "aws_route53_record" "validation" {
   allow_overwrite = true
 }
 
+# Bounded: in a delegated zone ACM validates within minutes; a wait past this means the domain
+# does not resolve through the zone (README, "Your own domain").
 resource "aws_acm_certificate_validation" "cloudfront" {
   provider = aws.us_east_1
+  count    = local.records
 
-  certificate_arn         = aws_acm_certificate.cloudfront.arn
+  certificate_arn         = aws_acm_certificate.cloudfront[0].arn
   validation_record_fqdns = [aws_route53_record.validation["cloudfront"].fqdn]
+
+  timeouts {
+    create = var.validation_timeout
+  }
 }
 
 resource "aws_acm_certificate_validation" "alb" {
-  certificate_arn         = aws_acm_certificate.alb.arn
+  count = local.records
+
+  certificate_arn         = aws_acm_certificate.alb[0].arn
   validation_record_fqdns = [aws_route53_record.validation["alb"].fqdn]
+
+  timeouts {
+    create = var.validation_timeout
+  }
 }
 
 resource "aws_route53_record" "app" {
-  for_each = toset(["A", "AAAA"])
+  for_each = toset(local.ready ? ["A", "AAAA"] : [])
 
   zone_id = local.zone_id
   name    = var.app_hostname
@@ -92,6 +138,7 @@ resource "aws_route53_record" "app" {
 }
 
 resource "aws_route53_record" "origin" {
+  count   = local.records
   zone_id = local.zone_id
   name    = local.origin_hostname
   type    = "A"

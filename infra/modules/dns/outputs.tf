@@ -20,10 +20,15 @@ output "origin_hostname" {
 
 output "cloudfront_certificate_arn" {
   description = "Validated us-east-1 certificate for the distribution's alias."
-  value       = aws_acm_certificate_validation.cloudfront.certificate_arn
+  value       = local.ready ? aws_acm_certificate_validation.cloudfront[0].certificate_arn : null
 }
 
 output "alb_certificate_arn" {
   description = "Validated regional certificate for the ALB's HTTPS listener (covers origin_hostname)."
-  value       = aws_acm_certificate_validation.alb.certificate_arn
+  value       = local.ready ? aws_acm_certificate_validation.alb[0].certificate_arn : null
+}
+
+output "ready" {
+  description = "Certificates and records exist (false: a created zone waits for its delegation)."
+  value       = local.ready
 }

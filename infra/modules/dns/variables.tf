@@ -60,3 +60,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "delegated" {
+  description = "With create_zone: the domain is delegated to the zone's name servers. false creates the zone alone (no certificate would validate before the delegation)."
+  type        = bool
+  default     = true
+}
+
+variable "validation_timeout" {
+  description = "Longest wait for ACM to validate a certificate through the zone (Terraform duration)."
+  type        = string
+  default     = "30m"
+}

@@ -94,8 +94,9 @@ data "aws_iam_policy_document" "assume" {
 
 # Execution role: what ECS needs to start the task (pull the image, read the secrets, write logs).
 resource "aws_iam_role" "execution" {
-  name               = "${local.name}-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${local.name}-execution"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = local.tags
 }
@@ -147,8 +148,9 @@ resource "aws_iam_role_policy" "execution" {
 
 # Task role: what the service's code may do (its own table and that table's indexes, nothing else).
 resource "aws_iam_role" "task" {
-  name               = "${local.name}-task"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${local.name}-task"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = local.tags
 }

@@ -260,3 +260,9 @@ variable "deployment_alarm_names" {
   type        = list(string)
   default     = []
 }
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy set as the permissions boundary of every role this module creates (infra/bootstrap <project>-boundary-<env>; the deploy role may only create roles with it)."
+  type        = string
+  default     = null
+}

@@ -41,15 +41,15 @@ run "existing_zone_gets_alias_records_and_two_certificates" {
     error_message = "the app name must alias to CloudFront for IPv4 and IPv6"
   }
   assert {
-    condition     = aws_route53_record.origin.name == "origin.shop.example.com" && aws_route53_record.origin.alias[0].name == var.alb_dns_name
+    condition     = aws_route53_record.origin[0].name == "origin.shop.example.com" && aws_route53_record.origin[0].alias[0].name == var.alb_dns_name
     error_message = "the origin name must alias to the ALB"
   }
   assert {
-    condition     = aws_acm_certificate.cloudfront.domain_name == "shop.example.com" && aws_acm_certificate.alb.domain_name == "origin.shop.example.com"
+    condition     = aws_acm_certificate.cloudfront[0].domain_name == "shop.example.com" && aws_acm_certificate.alb[0].domain_name == "origin.shop.example.com"
     error_message = "one certificate per name: CloudFront's (us-east-1) and the ALB's"
   }
   assert {
-    condition     = aws_acm_certificate.cloudfront.validation_method == "DNS" && aws_acm_certificate.alb.validation_method == "DNS"
+    condition     = aws_acm_certificate.cloudfront[0].validation_method == "DNS" && aws_acm_certificate.alb[0].validation_method == "DNS"
     error_message = "certificates must validate through DNS"
   }
 }
@@ -72,6 +72,28 @@ run "created_zone_outputs_validated_certificates" {
   assert {
     condition     = output.cloudfront_certificate_arn == "arn:aws:acm:us-east-1:123456789012:certificate/cf"
     error_message = "the CloudFront certificate must come from us-east-1"
+  }
+}
+
+run "created_zone_waits_for_its_delegation" {
+  command = plan
+
+  variables {
+    create_zone = true
+    delegated   = false
+  }
+
+  assert {
+    condition     = length(aws_route53_zone.this) == 1
+    error_message = "the zone is created first, alone"
+  }
+  assert {
+    condition     = length(aws_acm_certificate.cloudfront) + length(aws_acm_certificate.alb) + length(aws_acm_certificate_validation.cloudfront) + length(aws_acm_certificate_validation.alb) == 0
+    error_message = "no certificate may wait for validation in a zone nobody delegated to yet"
+  }
+  assert {
+    condition     = length(aws_route53_record.validation) + length(aws_route53_record.app) + length(aws_route53_record.origin) == 0 && !output.ready
+    error_message = "no record before the delegation"
   }
 }
 
