@@ -90,15 +90,19 @@ SMOKE_BASE_URL ?=
 REVISION       ?=
 
 # Secret values from the environment variable SERVICE_SECRETS (KEY=VALUE lines: a GitHub environment
-# secret in the pipeline) into ENV's Secrets Manager secrets; names printed, values never.
+# secret in the pipeline) into ENV's Secrets Manager secrets; names printed, values never. Then a new
+# ECS deployment of every service whose tasks lack the current values (scripts/roll_services.py: ECS
+# reads secrets only when a task starts; in an empty account the apply's first deployment cannot
+# start any task, the values did not exist yet), waiting until its tasks run.
 .PHONY: sync-secrets
-sync-secrets: venv ## Write ENV's secret values (env SERVICE_SECRETS: KEY=VALUE lines) into Secrets Manager
+sync-secrets: venv ## Write ENV's secret values (env SERVICE_SECRETS: KEY=VALUE lines) into Secrets Manager, then roll services that need them
 	@case "$(ENV)" in dev|prod|local) ;; *) echo "ENV must be dev, prod or local (got '$(ENV)')" >&2; exit 2;; esac
 	@if [ -z "$${SERVICE_SECRETS:-}" ]; then \
 	  echo "::error title=SERVICE_SECRETS is empty::the secret SERVICE_SECRETS of the GitHub environment $(ENV) is empty or missing" >&2; exit 1; fi
 	@values="$$(mktemp)"; trap 'rm -f "$$values"' EXIT; chmod 600 "$$values"; \
 	  printf '%s\n' "$$SERVICE_SECRETS" > "$$values"; \
 	  $(PY) scripts/sync_secrets.py --env $(ENV) --values-file "$$values" --require-existing
+	@$(PY) scripts/roll_services.py --env $(ENV)
 
 smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from its Secrets Manager; REVISION=sha waits for it)
 	$(TF_ENV) $(PY) scripts/ci/smoke_env.py --env $(ENV) --timeout $(SMOKE_TIMEOUT) --out-dir $(SMOKE_DIR) \

@@ -14,6 +14,7 @@ would in AWS. moto is single-core Python either way, so the lock costs almost no
 call is logged with its action and timings (stderr). Calls made with an assumed role's credentials
 are authorized against that role's policies, and web identity tokens against its trust policy, as
 AWS does (iam_enforce.py; ``GET /_emulator/iam`` reports what each role used and was denied).
+ECS services run their tasks only when every secret the task injects has a value (ecs_tasks.py).
 The local stack, the tests, the benchmarks and the pipeline rehearsal all start the emulator
 through this file.
 """
@@ -181,6 +182,7 @@ def main(args: list[str] | None = None) -> int:
             path = (environ or {}).get("PATH_INFO", "?")
             _say(f"client dropped the connection during {path}: {type(error).__name__}: {error}")
 
+    import ecs_tasks
     import iam_enforce
     import moto_fidelity
 
@@ -188,6 +190,7 @@ def main(args: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     iam_enforce.install(log=_say)  # IAM enforced for assumed-role credentials (iam_enforce.py)
     moto_fidelity.install()  # moto answers corrected where they differ from AWS (moto_fidelity.py)
+    ecs_tasks.install()  # services start tasks only when their secrets have values (ecs_tasks.py)
     app = Serialized(iam_enforce.wrap(DomainDispatcherApplication(create_backend_app)), log=_say)
     run_simple(opts.host, opts.port, app, threaded=True, request_handler=Handler)
     return 0

@@ -8,10 +8,13 @@ emu_composite_alarms.py, emu_ecs_service_fields.py.
   security group, prefix list) and DescribeSecurityGroupRules returns it. moto 5.2.5 keeps it for
   CIDR rules only, so Terraform sees the description of a group-to-group or prefix-list rule vanish
   after every apply and plans to set it again, forever.
+- ListSecretVersionIds: AWS returns each version's CreatedDate; moto 5.2.5 returns the time of the
+  call, so every value would look newer than any ECS deployment (scripts/roll_services.py).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -39,6 +42,26 @@ def _keep_rule_descriptions() -> None:
     SecurityGroupRule._storefront_descriptions = True  # type: ignore[attr-defined]
 
 
+def _version_dates() -> None:
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    if getattr(SecretsManagerBackend, "_storefront_version_dates", False):
+        return
+    original = SecretsManagerBackend.list_secret_version_ids
+
+    def list_secret_version_ids(self: Any, secret_id: str) -> str:
+        answer = json.loads(original(self, secret_id))
+        versions = self.secrets[secret_id].versions
+        for version in answer.get("Versions", []):
+            created = versions.get(version["VersionId"], {}).get("createdate")
+            if created is not None:
+                version["CreatedDate"] = created
+        return json.dumps(answer)
+
+    SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids  # type: ignore[method-assign]
+    SecretsManagerBackend._storefront_version_dates = True  # type: ignore[attr-defined]
+
+
 def install() -> None:
     """Apply every correction above, and add the APIs moto lacks (idempotent)."""
     import emu_autoscaling_tags
@@ -53,3 +76,4 @@ def install() -> None:
     emu_autoscaling_tags.install()  # Application Auto Scaling tags
     emu_composite_alarms.install()  # CloudWatch PutCompositeAlarm
     emu_ecs_service_fields.install()  # ECS service settings CreateService dropped
+    _version_dates()

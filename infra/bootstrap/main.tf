@@ -184,20 +184,50 @@ resource "aws_ecr_repository" "service" {
   tags = { service = each.key }
 }
 
+# Lifecycle: an image an environment runs or may roll back to never expires. Before an apply, the
+# pipeline tags every image it deploys to <env> with "<env>-<commit>" (scripts/ci/ci_images.py
+# keep; a second tag on the same digest, allowed with immutable tags). ECR evaluates rules from
+# the lowest rulePriority; an image that matches the tag requirements of a rule cannot be expired by
+# a rule with a lower priority, and the "any" rule must come last ("Lifecycle policy properties in
+# Amazon ECR", "How lifecycle policies work"). So rules 1..n keep the last ecr_keep_deployed images
+# deployed to each environment (the running one, the last good one and the ones before), and only
+# the last rule counts every image (ecr_keep_images), expiring the oldest builds nobody deployed.
+# Order matters: an image prod runs was deployed to dev first and carries both tags, and the rule
+# that claims it first decides alone. Prod's rule comes first: an image leaves it only after 20
+# newer ones went to prod, which all went to dev before (so it is beyond dev's 20 newest as well).
+# Proven by tests/infra/test_bootstrap_roles.py (evaluates the applied policy against 35 dev
+# builds with prod running and rolling back to old ones).
+locals {
+  ecr_environments = [for env in ["prod", "dev", "local"] : env if contains(var.environments, env)]
+}
+
 resource "aws_ecr_lifecycle_policy" "service" {
   for_each = toset(local.services)
 
   repository = aws_ecr_repository.service[each.key].name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the last ${var.ecr_keep_images} images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = var.ecr_keep_images
-      }
-      action = { type = "expire" }
-    }]
+    rules = concat(
+      [for i, env in local.ecr_environments : {
+        rulePriority = i + 1
+        description  = "Keep the last ${var.ecr_keep_deployed} images deployed to ${env}"
+        selection = {
+          tagStatus      = "tagged"
+          tagPatternList = ["${env}-*"]
+          countType      = "imageCountMoreThan"
+          countNumber    = var.ecr_keep_deployed
+        }
+        action = { type = "expire" }
+      }],
+      [{
+        rulePriority = length(var.environments) + 1
+        description  = "Keep the last ${var.ecr_keep_images} images (deployed ones: rules above)"
+        selection = {
+          tagStatus   = "any"
+          countType   = "imageCountMoreThan"
+          countNumber = var.ecr_keep_images
+        }
+        action = { type = "expire" }
+      }],
+    )
   })
 }

@@ -307,13 +307,14 @@ data "aws_iam_policy_document" "deploy_services" {
   }
 
   # Terraform creates the secrets without values; scripts/sync_secrets.py (deploy workflow) writes
-  # and compares the values with this same role.
+  # and compares the values with this same role, and scripts/roll_services.py reads when the
+  # current value was written (ListSecretVersionIds: dates, never values).
   statement {
     sid = "Secrets"
     actions = [
       "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:GetSecretValue",
-      "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
-      "secretsmanager:UpdateSecret",
+      "secretsmanager:ListSecretVersionIds", "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
+      "secretsmanager:UntagResource", "secretsmanager:UpdateSecret",
     ]
     resources = ["${local.arn_prefix.secrets}:secret:${local.project}/${each.key}/*"]
   }

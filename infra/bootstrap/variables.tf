@@ -41,8 +41,19 @@ variable "max_retries" {
   default     = 25
 }
 
+variable "ecr_keep_deployed" {
+  description = "How many of the images last deployed to each environment each ECR repository keeps (tag <env>-<commit>), whatever the number of builds."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ecr_keep_deployed >= 2 && var.ecr_keep_deployed <= 1000
+    error_message = "ecr_keep_deployed must be 2-1000 (the running image and the one to roll back to)."
+  }
+}
+
 variable "ecr_keep_images" {
-  description = "How many images each ECR repository keeps (older ones expire)."
+  description = "How many images each ECR repository keeps in all, not counting deployed ones beyond their own rule (older ones expire)."
   type        = number
   default     = 30
 

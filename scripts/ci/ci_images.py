@@ -19,6 +19,9 @@ The same commands run on a laptop with AWS credentials (or against the emulator)
     ci_images.py registries --images images.json    ECR accounts involved in a promotion
     ci_images.py tfvars  --images images.json [--fallback-tag T] [--own-registry]
         TF_VAR_image_tag, TF_VAR_image_digests, TF_VAR_image_registry
+    ci_images.py keep    --images images.json --env ENV
+        tag each image (same digest) ENV-<tag> before ENV runs it: the ECR lifecycle policy never
+        expires the last images deployed to an environment (infra/bootstrap, aws_ecr_lifecycle_policy)
 
 Exit status: 0 ok, 1 a check failed (one line on stderr), 2 bad input.
 """
@@ -284,6 +287,40 @@ def cmd_tfvars(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keep(args: argparse.Namespace) -> int:
+    """Add the tag <env>-<tag> to each image's digest (idempotent; immutable tags allow a new tag)."""
+    image_set = load_set(args.images)
+    mark = f"{args.env}-{image_set.tag}"[:128]
+    ecr = _ecr()
+    for service, image in sorted(image_set.images.items()):
+        _, repo_name = split_repository(image.repository)
+        if digest_of(repo_name, tag=mark) == image.digest:
+            print(f"{service}: {mark} already on {image.digest}")
+            continue
+        found = ecr.batch_get_image(repositoryName=repo_name, imageIds=[{"imageDigest": image.digest}])[
+            "images"
+        ]
+        if not found:
+            raise CheckFailedError(f"{service}: {image.ref} is not in ECR")
+        media = {k: v for k, v in found[0].items() if k == "imageManifestMediaType"}
+        try:
+            ecr.put_image(
+                repositoryName=repo_name,
+                imageManifest=found[0]["imageManifest"],
+                imageTag=mark,
+                imageDigest=image.digest,
+                **media,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ImageTagAlreadyExistsException":
+                raise CheckFailedError(
+                    f"{service}: tag {mark} is on another image than {image.digest}"
+                ) from exc
+            raise
+        print(f"{service}: tagged {mark} on {image.digest}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -323,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--fallback-tag", help="image tag when the images file does not exist")
     t.add_argument("--own-registry", action="store_true", help="images are promoted into this account's ECR")
     t.add_argument("--github-output", type=Path)
+    k = sub.add_parser("keep")
+    k.add_argument("--images", type=Path, required=True)
+    k.add_argument("--env", required=True, choices=("dev", "prod", "local"))
     args = parser.parse_args(argv)
     for name in ("tag", "fallback_tag"):
         value = getattr(args, name, None)
@@ -339,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "show": cmd_show,
         "registries": cmd_registries,
         "tfvars": cmd_tfvars,
+        "keep": cmd_keep,
     }
     try:
         return handlers[args.cmd](args)

@@ -114,7 +114,9 @@ def test_orders_uses_only_paths_catalog_publishes(stack) -> None:
     assert manifests.get("catalog").path_prefix == CATALOG_PREFIX
     spec = httpx.get(f"{catalog.url}{manifests.get('catalog').path_prefix}/openapi.json", timeout=10).json()
     paths = spec["paths"]
-    assert "delete" in paths["/catalog/products/{product_id}/reservations/{order_id}"]
+    release = paths["/catalog/reservations/{order_id}/release"]["post"]
+    assert {"ServiceToken": []} in release["security"]
+    assert set(spec["components"]["schemas"]["OrderRelease"]["required"]) == {"product_ids"}
     reserve = paths["/catalog/reservations"]["post"]
     assert {"ServiceToken": []} in reserve["security"]
     schemas = spec["components"]["schemas"]

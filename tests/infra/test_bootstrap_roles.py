@@ -17,6 +17,7 @@ import manifests
 import pytest
 import quotas
 
+from tests.infra import ecr_lifecycle
 from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import output_dir
@@ -154,6 +155,32 @@ def test_ecr_repositories(bootstrap: Bootstrap) -> None:
         assert repo["imageScanningConfiguration"]["scanOnPush"] is True
         policy = json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
         assert policy["rules"][0]["selection"]["countType"] == "imageCountMoreThan"
+
+
+def _sha(build: int) -> str:
+    return f"{build:040x}"
+
+
+def test_ecr_lifecycle_never_expires_what_an_environment_runs_or_rolls_back_to(bootstrap: Bootstrap) -> None:
+    """The applied policy, evaluated as ECR documents it (tests/infra/ecr_lifecycle.py), on 35 dev
+    builds, each deployed to dev (tag dev-<sha>, scripts/ci/ci_images.py keep); prod released
+    builds 2 (its last good) and 5 (running); dev runs 35 and its last good is 33."""
+    ecr = bootstrap.client("ecr")
+    name = f"{PROJECT}/{manifests.load_all()[0].name}"
+    policy = json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
+    prod = {2, 5}
+    history = [
+        ecr_lifecycle.Image(
+            digest=f"sha256:{build:064x}",
+            tags=(_sha(build), f"dev-{_sha(build)}", *((f"prod-{_sha(build)}",) if build in prod else ())),
+            pushed=build,
+        )
+        for build in range(1, 36)
+    ]
+    gone = ecr_lifecycle.expired(policy, history)
+    needed = {f"sha256:{b:064x}" for b in (2, 5, 33, 35)}
+    assert needed.isdisjoint(gone), sorted(needed & gone)
+    assert gone, "old builds nobody runs still expire"
 
 
 def test_replan_no_changes_then_destroy(bootstrap: Bootstrap, tmp_path: Path) -> None:

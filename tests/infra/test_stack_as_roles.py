@@ -7,8 +7,9 @@ trust policies and then authorizes call by call against their policies (scripts/
 plan as the plan role, apply as the deploy role, plan again (no changes but the documented
 CloudFront emulator diff), destroy as the deploy role. The emulator's per-role IAM report is
 written to test-output/infra/iam-report.txt. Between apply and destroy, the deploy workflow's other
-steps run as the deploy role too: secret sync (twice, the second changes nothing), static publish,
-and the reads the smoke step makes (outputs, API keys).
+steps run as the deploy role too: `make sync-secrets` (values written, then the services whose first
+deployment could not start, the values did not exist yet, rolled until every task runs; twice, the
+second changes nothing), static publish, and the reads the smoke step makes (outputs, API keys).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ import httpx
 import iam_enforce
 import manifests
 import pytest
+import roll_services
 import sync_secrets
 
 from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import MotoServer
+from tests.support.ecs import running_all
 from tests.support.oidc import assume_role_env, github_token
 from tests.support.tools import REPO_ROOT, output_dir
 
@@ -156,29 +159,65 @@ def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
 
 
 def _script(world: World, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python argv`` (or ``make -s TARGET ENV=local`` when argv starts with "make") with ``env``."""
+    command = ["make", "-s", *argv[1:], f"ENV={ENV}"] if argv[0] == "make" else [sys.executable, *argv]
     return subprocess.run(
-        [sys.executable, *argv],
+        command,
         cwd=REPO_ROOT,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
 
 
-def test_secret_sync_as_the_deploy_role(world: World, tmp_path: Path) -> None:
-    """The deploy workflow's secret step: values into the secrets Terraform created (twice: idempotent)."""
-    values = {w.variable: secrets.token_urlsafe(24) for w in sync_secrets.wanted_secrets(ENV)}
-    values_file = tmp_path / "secrets.env"
-    values_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+def _client(world: World, env: dict[str, str], service: str) -> Any:
+    """A boto3 client with the role credentials of ``env``."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=env["AWS_REGION"],
+        endpoint_url=world.server.url,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+    )
+
+
+def _deployments(world: World, env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    names = [m.name for m in manifests.load_all()]
+    services = _client(world, env, "ecs").describe_services(
+        cluster=roll_services.cluster_name(ENV), services=names
+    )
+    return {s["serviceName"]: s["deployments"] for s in services["services"]}
+
+
+def test_secret_sync_as_the_deploy_role_starts_every_service(world: World) -> None:
+    """The deploy workflow's secret step, `make sync-secrets` as the pipeline runs it, twice.
+
+    The apply created the secrets without values and the services with them: the emulator's ECS
+    (scripts/ecs_tasks.py) started no task, as ECS would not. The step writes the values and rolls
+    the services; after it, every service's one deployment runs the task definition Terraform
+    registered, all tasks up. The second run writes nothing and rolls nothing."""
     env = world.role_env(DEPLOY_ROLE, ENV)
-    args = ("scripts/sync_secrets.py", "--env", ENV, "--values-file", str(values_file), "--require-existing")
-    first = _script(world, env, *args)
+    assert all(d[0]["rolloutState"] == "FAILED" for d in _deployments(world, env).values())
+    values = {w.variable: secrets.token_urlsafe(24) for w in sync_secrets.wanted_secrets(ENV)}
+    env["SERVICE_SECRETS"] = "".join(f"{k}={v}\n" for k, v in values.items())
+    first = _script(world, env, "make", "sync-secrets")
     assert first.returncode == 0, f"{first.stdout}{first.stderr}\nfirst denials: {_denials(world)[:5]}"
-    again = _script(world, env, *args)
+    assert running_all(_client(world, env, "ecs"), ENV), _deployments(world, env)
+    registered = world.stack(DEPLOY_ROLE, ENV).run("state", "list").output.split()
+    for name, deployments in _deployments(world, env).items():
+        address = f'module.service["{name}"].aws_ecs_task_definition.this'
+        assert address in registered
+        shown = world.stack(DEPLOY_ROLE, ENV).run("state", "show", "-no-color", address).output
+        assert f'"{deployments[0]["taskDefinition"]}"' in shown, (name, deployments)
+    before = _deployments(world, env)
+    again = _script(world, env, "make", "sync-secrets")
     assert again.returncode == 0, again.stderr
     assert "updated" not in again.stdout, again.stdout
+    assert "0 rolled" in again.stdout, again.stdout
+    assert _deployments(world, env) == before
     assert not any(v in first.stdout + first.stderr for v in values.values()), "a secret value was printed"
 
 
@@ -191,14 +230,7 @@ def test_static_publish_and_smoke_reads_as_the_deploy_role(world: World) -> None
     # What scripts/ci/smoke_env.py reads before it calls the site: the outputs and the API keys.
     outputs = world.stack(DEPLOY_ROLE, ENV).run("output", "-json").json()
     assert outputs
-    sm = boto3.client(
-        "secretsmanager",
-        region_name=env["AWS_REGION"],
-        endpoint_url=world.server.url,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-    )
+    sm = _client(world, env, "secretsmanager")
     for m in manifests.load_all():
         for secret in m.secrets:
             if secret.name == "API_KEY":

@@ -119,6 +119,7 @@ def test_internal_paths_are_answered_404_before_any_service_route(settings: Sett
         "/catalog/products/p1/reservations",
         "/catalog/products/p1/reservations/o1",
         "/catalog/reservations",
+        "/catalog/reservations/o1/release",
     ):
         assert pattern.match(path), path
     for path in (

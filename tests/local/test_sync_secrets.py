@@ -17,7 +17,8 @@ import manifests
 import pytest
 import sync_secrets
 
-from tests.support.aws import MotoServer
+from tests.support.aws import REGION, MotoServer
+from tests.support.ecs import running_all, stack_services
 from tests.support.tools import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "sync_secrets.py"
@@ -277,6 +278,9 @@ def test_make_sync_secrets_reads_service_secrets_and_refuses_it_empty(aws: MotoS
     wanted = sync_secrets.wanted_secrets(ENV)
     for w in wanted:
         sm.create_secret(Name=w.secret_id, Description="from terraform")
+    ecs = boto3.client("ecs", region_name=REGION)
+    stack_services(ecs, sm, ENV)  # the first apply's services: no task can start without the values
+    assert not running_all(ecs, ENV)
 
     def make(service_secrets: str) -> subprocess.CompletedProcess:
         env = {**os.environ, **aws.env, "SERVICE_SECRETS": service_secrets}
@@ -297,5 +301,6 @@ def test_make_sync_secrets_reads_service_secrets_and_refuses_it_empty(aws: MotoS
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert not [v for v in values.values() if v in output], "a secret value leaked into the output"
+    assert running_all(ecs, ENV), output  # make sync-secrets rolled the services (roll_services.py)
     for w in wanted:
         assert _stored(sm, w.secret_id) == values[w.variable]

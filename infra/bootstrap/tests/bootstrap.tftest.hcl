@@ -121,8 +121,13 @@ run "ecr_repositories_per_service" {
   }
 
   assert {
-    condition     = jsondecode(aws_ecr_lifecycle_policy.service["orders"].policy).rules[0].selection.countNumber == 30
-    error_message = "The lifecycle policy keeps the last N images."
+    condition     = [for r in jsondecode(aws_ecr_lifecycle_policy.service["orders"].policy).rules : try(r.selection.tagPatternList[0], r.selection.tagStatus)] == ["prod-*", "dev-*", "any"]
+    error_message = "The lifecycle policy keeps deployed images per environment, prod's rule first, and counts every build last."
+  }
+
+  assert {
+    condition     = [for r in jsondecode(aws_ecr_lifecycle_policy.service["orders"].policy).rules : r.selection.countNumber] == [20, 20, 30]
+    error_message = "The lifecycle policy keeps the last 20 deployed images per environment and the last 30 builds."
   }
 }
 

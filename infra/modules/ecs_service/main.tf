@@ -41,9 +41,16 @@ locals {
     environment = [for k in sort(keys(local.environment)) : { name = k, value = local.environment[k] }]
     secrets     = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
     mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    # Every 5 s (ECS minimum): with a container health check, ECS counts a new task towards the
+    # minimum healthy percent only once it is HEALTHY *and* the ALB says healthy (ECS API,
+    # DeploymentConfiguration.minimumHealthyPercent), and the first check runs one interval after
+    # the container starts (Docker HEALTHCHECK). Our services answer within 1-3 s, so at 15 s the old
+    # tasks kept serving ~10 s longer on every deploy. Same command, timeout, retries and start
+    # period: an unhealthy task is now replaced after 3 failures in ~15 s instead of ~45 s. A check
+    # is one stdlib-only Python process (about 20 ms of CPU).
     healthCheck = {
       command     = ["CMD", "python", "-m", "svc_common.healthcheck"]
-      interval    = 15
+      interval    = 5
       timeout     = 5
       retries     = 3
       startPeriod = 20

@@ -203,3 +203,23 @@ class OrderReservation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: str
     lines: list[ReservedLine]
+
+
+class OrderRelease(_Request):
+    """The products whose reservations of the order to give back."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"product_ids": ["8c4f4209-8a9d-408d-b271-7dcc638671f4"]}]}
+    )
+
+    product_ids: list[ProductId] = Field(
+        min_length=1,
+        max_length=MAX_ORDER_LINES,
+        description=f"At most {MAX_ORDER_LINES} distinct products (one DynamoDB transaction).",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> OrderRelease:
+        if len(set(self.product_ids)) != len(self.product_ids):
+            raise ValueError("each product_id may appear only once")
+        return self

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 import uuid
 from typing import Any
 
-from svc_common import cursor as cursors
 from svc_common.dynamo import (
     CONDITION_FAILED,
     StoreUnavailableError,
@@ -35,10 +33,6 @@ HASH_KEY, RANGE_KEY, INDEX, INDEX_HASH, INDEX_RANGE = "pk", "sk", "gsi1", "gsi1p
 PRODUCT_SK = "PRODUCT"
 PRODUCT_LIST_KEY = "PRODUCT"
 TXN_ATTEMPTS = 5
-_CURSOR_SCHEMA = {
-    "id": re.compile(r"[0-9a-f-]{36}"),
-    "created_at": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"),
-}
 
 
 def product_key(product_id: str) -> dict[str, Any]:
@@ -135,28 +129,14 @@ class CatalogRepository(TableRepository):
         return product_view(item)
 
     def list_products(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": INDEX,
-            "KeyConditionExpression": "#h = :h",
-            "ExpressionAttributeNames": {"#h": INDEX_HASH},
-            "ExpressionAttributeValues": {":h": to_value(PRODUCT_LIST_KEY)},
-            "Limit": limit,
-        }
-        if cursor:
-            pos = cursors.decode(cursor, _CURSOR_SCHEMA)
-            kwargs["ExclusiveStartKey"] = {
-                **product_key(pos["id"]),
-                INDEX_HASH: to_value(PRODUCT_LIST_KEY),
-                INDEX_RANGE: to_value(f"{pos['created_at']}#{pos['id']}"),
-            }
-        result = self._call("query", **kwargs)
-        items = [product_view(i) for i in result.get("Items", [])]
-        next_cursor = None
-        if result.get("LastEvaluatedKey") and items:
-            last = items[-1]
-            next_cursor = cursors.encode({"id": last["id"], "created_at": last["created_at"]})
-        return items, next_cursor
+        return self._page(
+            index=(INDEX, INDEX_HASH, INDEX_RANGE),
+            partition=PRODUCT_LIST_KEY,
+            limit=limit,
+            cursor=cursor,
+            item_key=product_key,
+            view=product_view,
+        )
 
     def update_product(
         self, product_id: str, expected_version: int | None, changes: dict[str, Any]

@@ -31,11 +31,9 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
 from svc_common.dynamo import (
     CONDITION_FAILED,
     StoreUnavailableError,
-    error_code,
     from_item,
     to_item,
     to_value,
@@ -266,76 +264,85 @@ class StockRepository(CatalogRepository):
         raise StoreUnavailableError("reservation: too many concurrent transactions, retry later")
 
     def release(self, product_id: str, order_id: str) -> None:
-        """Give the reserved units back. Idempotent; leaves a released marker behind."""
+        """Give one product's reserved units back (``release_order`` with one product)."""
+        if self.release_order(order_id, [product_id]):
+            raise NotFoundError(f"product {product_id!r} not found")
+
+    def release_order(self, order_id: str, product_ids: list[str]) -> list[str]:
+        """Give back everything ``order_id`` holds on these products, in one transaction.
+
+        Idempotent: a released reservation stays (status released) and is skipped. A product the
+        order holds nothing on gets a released marker, so a late reservation of that order can
+        never take stock; a reservation whose product was deleted is just closed. Returns the ids
+        that are neither a product nor hold a reservation of the order (nothing to do there).
+        """
         for attempt in range(TXN_ATTEMPTS):
-            existing = self._get_reservation(product_id, order_id)
-            if existing is None:
-                if self.get_product_item(product_id) is None:
-                    raise NotFoundError(f"product {product_id!r} not found")
-                # Nothing reserved yet: leave a marker so a late reservation cannot take stock.
-                now = utc_now()
-                marker = {
-                    "type": "reservation",
-                    "product_id": product_id,
-                    "order_id": order_id,
-                    "quantity": 0,
-                    "status": "released",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                try:
-                    self._call(
-                        "put_item",
-                        TableName=self.table,
-                        Item={**reservation_key(product_id, order_id), **to_item(marker)},
-                        ConditionExpression="attribute_not_exists(pk)",
-                    )
-                    return
-                except ClientError as exc:
-                    if error_code(exc) != "ConditionalCheckFailedException":
-                        raise
-                    continue  # a reservation appeared meanwhile: release it
-            if existing["status"] == "released":
-                return
+            products, held = self._read_order(order_id, product_ids)
             now = utc_now()
-            mark_released = {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": reservation_key(product_id, order_id),
-                    "UpdateExpression": "SET #st = :rel, updated_at = :now",
-                    "ConditionExpression": "#st = :act",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {
-                        ":rel": to_value("released"),
-                        ":act": to_value("active"),
-                        ":now": to_value(now),
-                    },
-                }
-            }
-            restore = {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": product_key(product_id),
-                    "UpdateExpression": "SET stock = stock + :q, version = version + :one, updated_at = :now",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": {
-                        ":q": to_value(existing["quantity"]),
-                        ":one": to_value(1),
-                        ":now": to_value(now),
-                    },
-                }
-            }
-            failed = self._transact({"reservation": mark_released, "stock": restore})
-            if failed is None:
-                return
-            # The product was deleted: there is no stock to give back, just close the reservation.
-            if (
-                failed == {"stock": CONDITION_FAILED}
-                and self._transact({"reservation": mark_released}) is None
-            ):
-                return
+            actions: dict[str, dict[str, Any]] = {}
+            for pid in product_ids:
+                reservation = held.get(pid)
+                if reservation is None and pid in products:
+                    actions[f"marker {pid}"] = self._released_marker(pid, order_id, now)
+                elif reservation is not None and reservation["status"] == "active":
+                    actions[f"reservation {pid}"] = self._mark_released(pid, order_id, now)
+                    if pid in products:
+                        actions[f"stock {pid}"] = self._give_back(pid, reservation["quantity"], now)
+            # Conditions failed: a reservation appeared or was released, or the product was
+            # deleted, meanwhile: read again and release what is there now.
+            if not actions or self._transact(actions) is None:
+                return [pid for pid in product_ids if pid not in products and pid not in held]
             backoff(attempt)
         raise StoreUnavailableError("release: too many concurrent transactions, retry later")
+
+    def _released_marker(self, product_id: str, order_id: str, now: str) -> dict[str, Any]:
+        marker = {
+            "type": "reservation",
+            "product_id": product_id,
+            "order_id": order_id,
+            "quantity": 0,
+            "status": "released",
+            "created_at": now,
+            "updated_at": now,
+        }
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {**reservation_key(product_id, order_id), **to_item(marker)},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _mark_released(self, product_id: str, order_id: str, now: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": reservation_key(product_id, order_id),
+                "UpdateExpression": "SET #st = :rel, updated_at = :now",
+                "ConditionExpression": "#st = :act",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":rel": to_value("released"),
+                    ":act": to_value("active"),
+                    ":now": to_value(now),
+                },
+            }
+        }
+
+    def _give_back(self, product_id: str, quantity: int, now: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": product_key(product_id),
+                "UpdateExpression": "SET stock = stock + :q, version = version + :one, updated_at = :now",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
+                    ":q": to_value(quantity),
+                    ":one": to_value(1),
+                    ":now": to_value(now),
+                },
+            }
+        }
 
 
 def _priced_lines(lines: list[tuple[str, int]], products: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -454,6 +454,46 @@ def test_order_reservations_need_the_service_token(client: TestClient) -> None:
     assert stock_of(client, p["id"]) == 5
 
 
+def release_lines(client: TestClient, order_id: str, product_ids: list[str], headers: dict = SVC):
+    return client.post(
+        f"{ORDER_RESERVATIONS}/{order_id}/release", json={"product_ids": product_ids}, headers=headers
+    )
+
+
+def test_an_orders_reservations_are_released_together_once(client: TestClient) -> None:
+    a, b, c = (new_product(client, stock=5)["id"] for _ in range(3))
+    gone = new_product(client, stock=5)["id"]
+    order_id = f"rel-{uuid.uuid4().hex}"
+    assert reserve_lines(client, order_id, [(a, 2), (b, 3), (gone, 1)]).status_code == 201
+    assert client.delete(f"{BASE}/{gone}", headers=API).status_code == 204
+    ghost = str(uuid.uuid4())
+    for _ in range(2):  # the second call changes nothing
+        r = release_lines(client, order_id, [a, b, c, gone, ghost])
+        assert r.status_code == 204, r.text
+        assert [stock_of(client, p) for p in (a, b, c)] == [5, 5, 5]
+    # c was never reserved by the order: it is marked, so a late reservation cannot take it.
+    r = reserve_lines(client, order_id, [(c, 1)])
+    assert r.status_code == 409
+    assert "released" in r.json()["detail"]
+    assert stock_of(client, c) == 5
+
+
+@pytest.mark.parametrize(
+    "body", [{"product_ids": []}, {"product_ids": ["p", "p"]}, {"product_ids": ["a b"]}, {}]
+)
+def test_order_release_validates_the_body(client: TestClient, body: dict) -> None:
+    assert client.post(f"{ORDER_RESERVATIONS}/o-1/release", json=body, headers=SVC).status_code == 422
+
+
+def test_order_release_needs_the_service_token(client: TestClient) -> None:
+    p = new_product(client)["id"]
+    order_id = f"tok-{uuid.uuid4().hex}"
+    assert reserve_lines(client, order_id, [(p, 2)]).status_code == 201
+    for headers in ({}, API, {"X-Service-Token": "wrong"}):
+        assert release_lines(client, order_id, [p], headers=headers).status_code == 401
+    assert stock_of(client, p) == 3
+
+
 def test_stock_is_taken_at_the_price_returned(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """A price change between the read and the transaction makes it read again."""
     p = new_product(client, stock=5, price="10.00")

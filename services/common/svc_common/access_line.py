@@ -21,7 +21,8 @@ from svc_common.logs import ACCESS_LOGGER
 
 METRIC_NAMES = ("Requests", "Latency", "Errors4xx", "Errors5xx")
 DIMENSIONS = [["Service", "Environment"], ["Service", "Environment", "Route"]]
-_ROUTES_KEPT = 1024  # encoded "METHOD /path" of matched routes: a service has a few dozen
+# Encoded line parts kept per (method, route, status): a service has a few dozen routes, a few statuses.
+_PARTS_KEPT = 4096
 
 
 def metrics_declaration(namespace: str) -> dict[str, object]:
@@ -52,7 +53,23 @@ class AccessLine:
         self._tail = f",{dumps(metrics_declaration(namespace))[1:-1]}}}}}"
         self._second = -1
         self._second_text = ""
-        self._routes: dict[tuple[str, str], str] = {}
+        # (method, route template, status) -> the encoded text around the request's own values
+        self._parts: dict[tuple[str, str | None, int], tuple[str, str, str, str]] = {}
+
+    def _encode_parts(self, method: str, route_path: str | None, status: int) -> tuple[str, str, str, str]:
+        # Unmatched requests share one route name: random URLs never create unbounded metric
+        # dimensions (nor entries here).
+        route = _str(f"{method} {route_path}") if route_path else '"unmatched"'
+        parts = (
+            f',"type":"access","method":{_str(method)},"path":',
+            f',"route":{route},"status":{status},"latency_ms":',
+            f'{self._dims}{route},"Requests":1,"Latency":',
+            f',"Errors4xx":{1 if 400 <= status < 500 else 0},"Errors5xx":{1 if status >= 500 else 0},'
+            '"_aws":{"Timestamp":',
+        )
+        if len(self._parts) < _PARTS_KEPT:  # unknown verbs and statuses cannot fill the memory
+            self._parts[(method, route_path, status)] = parts
+        return parts
 
     def render(
         self,
@@ -69,15 +86,9 @@ class AccessLine:
         ``request_id`` is one svc_common.context.accept_request_id returned: its characters
         ([A-Za-z0-9._:-]) need no JSON escaping, so it is written as it is.
         """
-        if route_path:
-            key = (method, route_path)
-            route = self._routes.get(key)
-            if route is None:
-                route = _str(f"{method} {route_path}")
-                if len(self._routes) < _ROUTES_KEPT:  # unknown verbs cannot fill the memory
-                    self._routes[key] = route
-        else:
-            route = '"unmatched"'  # random URLs never create unbounded metric dimensions
+        parts = self._parts.get((method, route_path, status)) or self._encode_parts(
+            method, route_path, status
+        )
         millis = int(now * 1000)
         second = millis // 1000
         if second != self._second:  # svc_common.logs.iso_time, the seconds formatted once
@@ -85,9 +96,6 @@ class AccessLine:
             self._second = second
         latency = repr(latency_ms)  # the text json.dumps gives a float
         return (
-            f'{{"time":"{self._second_text}.{millis % 1000:03d}Z"{self._head}"{request_id}",'
-            f'"type":"access","method":{_str(method)},"path":{_str(path)},"route":{route},'
-            f'"status":{status},"latency_ms":{latency}{self._dims}{route},"Requests":1,'
-            f'"Latency":{latency},"Errors4xx":{1 if 400 <= status < 500 else 0},'
-            f'"Errors5xx":{1 if status >= 500 else 0},"_aws":{{"Timestamp":{millis}{self._tail}'
+            f'{{"time":"{self._second_text}.{millis % 1000:03d}Z"{self._head}"{request_id}"{parts[0]}'
+            f"{_str(path)}{parts[1]}{latency}{parts[2]}{latency}{parts[3]}{millis}{self._tail}"
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +13,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from svc_common import cursor as cursors
+
+# StoreUnavailableError lives with the error model (its 503 handler); repositories import it from here.
+from svc_common.errors import BadRequestError, StoreUnavailableError
 from svc_common.settings import ServiceSettings
 
 DEFAULT_REGION = "eu-west-1"
@@ -38,8 +44,12 @@ UNAVAILABLE_CODES = frozenset(
 CONDITION_FAILED = "ConditionalCheckFailed"
 
 
-class StoreUnavailableError(Exception):
-    """The table cannot be reached or answered with a server-side error (maps to HTTP 503)."""
+# What a page cursor holds: the last item's id and creation time (its place in a
+# ``<created_at>#<id>`` sorted index), plus the values the listing was scoped to.
+_PAGE_CURSOR = {
+    "id": re.compile(r"[0-9a-f-]{36}"),
+    "created_at": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"),
+}
 
 
 def make_client(settings: ServiceSettings) -> Any:
@@ -147,3 +157,51 @@ class TableRepository:
         except BotoCoreError as exc:
             raise_unavailable(exc)
             raise
+
+    def _page(
+        self,
+        *,
+        index: tuple[str, str, str],
+        partition: str,
+        limit: int,
+        cursor: str | None,
+        item_key: Callable[[str], dict[str, Any]],
+        view: Callable[[dict[str, Any]], dict[str, Any]],
+        scope: dict[str, tuple[str, re.Pattern[str]]] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the items of ``partition`` in ``index`` (name, hash and range attribute),
+        whose range key is ``<created_at>#<id>``; the next page's cursor or None.
+
+        ``item_key(id)`` is the table key of an item, ``view`` turns an item into its API shape
+        (with "id" and "created_at"). ``scope`` names the values the listing is limited to
+        (name -> (value, pattern)): they go into the cursor, and a cursor of another scope is a 400.
+        """
+        name, hash_attr, range_attr = index
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": name,
+            "KeyConditionExpression": "#h = :h",
+            "ExpressionAttributeNames": {"#h": hash_attr},
+            "ExpressionAttributeValues": {":h": to_value(partition)},
+            "Limit": limit,
+            "ScanIndexForward": not newest_first,
+        }
+        scoped = {k: value for k, (value, _) in (scope or {}).items()}
+        if cursor:
+            pos = cursors.decode(cursor, {**_PAGE_CURSOR, **{k: p for k, (_, p) in (scope or {}).items()}})
+            for k, value in scoped.items():
+                if pos[k] != value:
+                    raise BadRequestError(f"invalid cursor: it belongs to another {k}")
+            kwargs["ExclusiveStartKey"] = {
+                **item_key(pos["id"]),
+                hash_attr: to_value(partition),
+                range_attr: to_value(f"{pos['created_at']}#{pos['id']}"),
+            }
+        result = self._call("query", **kwargs)
+        items = [view(i) for i in result.get("Items", [])]
+        next_cursor = None
+        if result.get("LastEvaluatedKey") and items:
+            last = items[-1]
+            next_cursor = cursors.encode({"id": last["id"], "created_at": last["created_at"], **scoped})
+        return items, next_cursor

@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from svc_common.dynamo import StoreUnavailableError
-
 LOGGER = logging.getLogger("svc_common.errors")
 
 
@@ -72,6 +70,10 @@ class UnprocessableEntityError(ApiError):
 
 class PreconditionRequiredError(ApiError):
     status = 428
+
+
+class StoreUnavailableError(Exception):
+    """The table cannot be reached or answered with a server-side error (maps to HTTP 503)."""
 
 
 class DependencyUnavailableError(Exception):

@@ -81,6 +81,22 @@ def test_the_line_is_the_json_of_every_field(
         assert got == line.render(method, path, route_path, status, latency_ms, request_id, now)  # cached
 
 
+def test_the_parts_kept_per_route_and_status_are_bounded() -> None:
+    """Clients choose methods and statuses follow them: what is kept per (method, route, status)
+    must not grow without bound, and lines past the bound are still right."""
+    from svc_common import access_line
+
+    line = AccessLine("catalog", "dev", "storefront")
+    for i in range(access_line._PARTS_KEPT + 50):
+        method = f"M{i}"
+        got = line.render(method, "/x", None, 405, 1.0, "rid", 1764900000.5)
+        if i % 1000 == 0 or i > access_line._PARTS_KEPT:
+            assert got == _reference(
+                "catalog", "dev", "storefront", method, "/x", None, 405, 1.0, "rid", 1764900000.5
+            )
+    assert len(line._parts) == access_line._PARTS_KEPT
+
+
 def test_service_names_and_namespace_are_encoded_too() -> None:
     line = AccessLine('we"ird', "d\u00e9v", "ns/\u00e9")
     got = line.render("GET", "/p", "/p", 200, 1.5, "rid", 1764900000.5)

@@ -1,7 +1,8 @@
 """HTTP client for catalog (timeouts, bounded retries on idempotent calls, request id forwarding).
 
-Calls: POST /catalog/reservations (every line of an order, with their prices, all or nothing:
-one call whatever the number of lines) and DELETE of a product's reservation. Both are retried:
+Calls: POST /catalog/reservations (every line of an order, with their prices, all or nothing)
+and POST /catalog/reservations/{order_id}/release (every product of an order): one call each,
+whatever the number of lines. Both are retried:
 they are idempotent by design, catalog keys a reservation by the order id, so a repeated call never
 takes or gives back stock twice. Anything else about catalog failing is CatalogUnavailableError.
 """
@@ -136,14 +137,17 @@ class CatalogClient:
         LOGGER.error("catalog refused the service token or the call", extra={"status": response.status_code})
         raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} to a reservation")
 
-    def release(self, product_id: str, order_id: str) -> None:
-        """Give an order's units back (idempotent). A product that no longer exists is fine."""
+    def release_order(self, order_id: str, product_ids: list[str]) -> None:
+        """Give back everything the order holds on these products (idempotent, one call)."""
+        if not product_ids:
+            return
         response = self._call(
-            "DELETE",
-            f"{CATALOG_PREFIX}/products/{quote(product_id, safe='')}/reservations/{quote(order_id, safe='')}",
+            "POST",
+            f"{CATALOG_PREFIX}/reservations/{quote(order_id, safe='')}/release",
+            json={"product_ids": product_ids},
             service=True,
         )
-        if response.status_code not in (204, 404):
+        if response.status_code != 204:
             LOGGER.error("catalog refused a release", extra={"status": response.status_code})
             raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} to a release")
 

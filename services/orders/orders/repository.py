@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from svc_common import cursor as cursors
 from svc_common.dynamo import (
     CONDITION_FAILED,
     StoreUnavailableError,
@@ -26,17 +25,13 @@ from svc_common.dynamo import (
     to_value,
     utc_now,
 )
-from svc_common.errors import BadRequestError, NotFoundError
+from svc_common.errors import NotFoundError
 
 from orders.claims import PENDING, ClaimRepository, due, epoch
 
 # Key attribute names (tests check they match services/orders/service.yaml).
 HASH_KEY, RANGE_KEY, INDEX, INDEX_HASH, INDEX_RANGE = "pk", "sk", "gsi1", "gsi1pk", "gsi1sk"
-_CURSOR_SCHEMA = {
-    "id": re.compile(r"[0-9a-f-]{36}"),
-    "created_at": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"),
-    "customer_id": re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"),
-}
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ORDER_FIELDS = (
     "id",
     "customer_id",
@@ -120,33 +115,17 @@ class OrdersRepository(TableRepository):
         return _order(item)
 
     def list_orders(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": INDEX,
-            "KeyConditionExpression": "#h = :h",
-            "ExpressionAttributeNames": {"#h": INDEX_HASH},
-            "ExpressionAttributeValues": {":h": to_value(f"CUSTOMER#{customer_id}")},
-            "Limit": limit,
-            "ScanIndexForward": False,  # newest first
-        }
-        if cursor:
-            pos = cursors.decode(cursor, _CURSOR_SCHEMA)
-            if pos["customer_id"] != customer_id:
-                raise BadRequestError("invalid cursor: it belongs to another customer_id")
-            kwargs["ExclusiveStartKey"] = {
-                **_order_key(pos["id"]),
-                INDEX_HASH: to_value(f"CUSTOMER#{customer_id}"),
-                INDEX_RANGE: to_value(f"{pos['created_at']}#{pos['id']}"),
-            }
-        result = self._call("query", **kwargs)
-        items = [_order(i) for i in result.get("Items", [])]
-        next_cursor = None
-        if result.get("LastEvaluatedKey") and items:
-            last = items[-1]
-            next_cursor = cursors.encode(
-                {"id": last["id"], "created_at": last["created_at"], "customer_id": customer_id}
-            )
-        return items, next_cursor
+        """A customer's orders, newest first (the cursor is tied to the customer)."""
+        return self._page(
+            index=(INDEX, INDEX_HASH, INDEX_RANGE),
+            partition=f"CUSTOMER#{customer_id}",
+            limit=limit,
+            cursor=cursor,
+            item_key=_order_key,
+            view=_order,
+            scope={"customer_id": (customer_id, _CUSTOMER_ID)},
+            newest_first=True,
+        )
 
     def _status_change(self, order_id: str, old: str, new: str) -> dict[str, Any]:
         return {

@@ -112,7 +112,7 @@ class OrderService:
                 return False
         elif claim["state"] != "releasing":
             return False
-        self._release_all([(p, 0) for p in claim["products"]], claim["order_id"])
+        self.catalog.release_order(claim["order_id"], list(claim["products"]))
         return True
 
     def _wait_or_give_up(self, give_up: float) -> None:
@@ -219,10 +219,6 @@ class OrderService:
             "updated_at": now,
         }
 
-    def _release_all(self, lines: list[tuple[str, int]], order_id: str) -> None:
-        for product_id, _ in lines:
-            self.catalog.release(product_id, order_id)
-
     def _expire_quietly(self, key: str, order_id: str) -> None:
         try:
             self.claims.expire(key, order_id)
@@ -232,7 +228,7 @@ class OrderService:
     def _abandon(self, key: str, order_id: str, touched: list[str]) -> None:
         """Undo a failed attempt: release its reservations, then free the key for a retry."""
         try:
-            self._release_all([(p, 0) for p in touched], order_id)
+            self.catalog.release_order(order_id, touched)
         except Exception as exc:  # the retry cleans up; the original error is raised
             LOGGER.warning("release after failure did not complete", extra={"error": type(exc).__name__})
             self._expire_quietly(key, order_id)
@@ -255,5 +251,5 @@ class OrderService:
 
     def finish_cancel(self, order: dict[str, Any]) -> None:
         """Release a cancelling order's stock, then mark it cancelled (idempotent, any caller)."""
-        self._release_all([(item["product_id"], 0) for item in order["items"]], order["id"])
+        self.catalog.release_order(order["id"], [item["product_id"] for item in order["items"]])
         self.repo.finish_cancel(order["id"])

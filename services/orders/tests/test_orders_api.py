@@ -361,6 +361,10 @@ def _reserve_call(request: httpx.Request) -> bool:
     return request.method == "POST" and request.url.path == "/catalog/reservations"
 
 
+def _release_call(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.endswith("/release")
+
+
 def test_a_lost_reservation_answer_releases_what_was_reserved(
     moto, table: str, catalog: RunningService
 ) -> None:
@@ -393,7 +397,7 @@ def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
     key = f"dirty-{uuid.uuid4().hex}"
 
     def catalog_dies_after_reserving(request: httpx.Request) -> str | None:
-        return "lost" if _reserve_call(request) else "refused" if request.method == "DELETE" else None
+        return "lost" if _reserve_call(request) else "refused" if _release_call(request) else None
 
     app = _orders_app(moto, table, catalog.url, CATALOG_MAX_ATTEMPTS="1")
     _with_transport(app, _FlakyTransport(catalog_dies_after_reserving))
@@ -419,7 +423,7 @@ def test_a_catalog_that_was_never_reached_leaves_no_claim(moto, table: str, cata
     released: list[str] = []
 
     def refuse_reservations(request: httpx.Request) -> str | None:
-        if request.method == "DELETE":
+        if _release_call(request):
             released.append(request.url.path)
         return "refused" if _reserve_call(request) else None
 

@@ -78,6 +78,11 @@ run "task_definition_follows_the_runtime_contract" {
   }
 
   assert {
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.interval == 5 && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.retries == 3 && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.startPeriod == 20
+    error_message = "Container health checked every 5 s (a new task counts as healthy sooner), 3 retries, 20 s start period."
+  }
+
+  assert {
     condition = {
       for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value
       if contains(["PORT", "SERVICE_NAME", "ENVIRONMENT", "TABLE_NAME", "HEALTH_PATH", "CATALOG_URL", "REVISION"], e.name)

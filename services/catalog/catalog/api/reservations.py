@@ -11,6 +11,7 @@ from catalog.api.deps import repository, require_service_token
 from catalog.core.config import PATH_PREFIX
 from catalog.models import (
     MAX_ORDER_LINES,
+    OrderRelease,
     OrderReservation,
     OrderReservationCreate,
     Reservation,
@@ -94,3 +95,19 @@ def reserve_order(body: OrderReservationCreate, repo: Repo, response: Response) 
     if not created:
         response.status_code = status.HTTP_200_OK
     return {"order_id": body.order_id, "lines": lines}
+
+
+@order_router.post(
+    "/{order_id}/release",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Release an order's reservations on these products (idempotent; stock is given back once)",
+    description=(
+        "Gives back, in one DynamoDB transaction, every unit `order_id` holds on the listed products. "
+        "A product the order holds nothing on is marked, so a late reservation of the order cannot "
+        "take its stock; products that do not exist are skipped. Calling it again changes nothing."
+    ),
+    responses=responses(400, 401, 413, 422, 503),
+)
+def release_order(order_id: OrderIdPath, body: OrderRelease, repo: Repo) -> Response:
+    repo.release_order(order_id, body.product_ids)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
