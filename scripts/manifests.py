@@ -179,7 +179,8 @@ class Manifest(_Strict):
 
     @property
     def app(self) -> str:
-        return f"{self.package}.main:app"
+        """The import string of the service's app factory (svc_common.serve calls it at start)."""
+        return f"{self.package}.main:create_app"
 
 
 def project_name() -> str:

@@ -7,6 +7,8 @@ Usage (run by scripts/bench/run.py with a service's environment and PYTHONPATH):
 
     python scripts/bench/inprocess.py NAME=MODULE:APP=PATH [...]
 
+(``MODULE:FACTORY()`` instead of ``MODULE:APP``: the app a factory returns, like the services'.)
+
 Prints one JSON object: {NAME: {"cpu_us": ..., "wall_us": ...}} for a GET of PATH: the median of
 ROUNDS rounds, the targets interleaved (A B C A B C ...) so that every target sees the same share of
 whatever else the machine is doing; differences between targets are then same-run comparisons.
@@ -81,7 +83,7 @@ async def _interleaved(apps: dict[str, tuple[Any, str]]) -> dict[str, dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="+", help="NAME=MODULE:APP=PATH")
+    parser.add_argument("targets", nargs="+", help="NAME=MODULE:APP=PATH or NAME=MODULE:FACTORY()=PATH")
     args = parser.parse_args(argv)
     from svc_common.logs import configure_logging  # the services' logging, as when served
 
@@ -94,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in args.targets:
             name, app_ref, path = target.split("=", 2)
             module, attr = app_ref.split(":", 1)
-            apps[name] = (getattr(importlib.import_module(module), attr), path)
+            factory = attr.endswith("()")  # an app factory (the services'): call it once
+            target = getattr(importlib.import_module(module), attr.removesuffix("()"))
+            apps[name] = (target() if factory else target, path)
         out = asyncio.run(_interleaved(apps))
     print(json.dumps(out))
     return 0

@@ -116,7 +116,7 @@ def _inprocess(s: stack.Stack) -> dict[str, dict[str, float]]:
             sys.executable,
             str(stack.BENCH_DIR / "inprocess.py"),
             f"bare app health=hello_app:app={stack.HELLO_HEALTH}",
-            f"catalog health={catalog.app}={catalog.health_path}",
+            f"catalog health={catalog.app}()={catalog.health_path}",
             f"bare app behind our middleware, logged=hello_logged:app={stack.HELLO_HEALTH}",
         ],
         env=env,

@@ -295,7 +295,7 @@ def start(
                 "LOG_LEVEL": os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                 "SHUTDOWN_GRACE_SECONDS": "5",
             }
-            argv = [settings.python, "-m", "svc_common.serve", "hello_app:app"]
+            argv = [settings.python, "-m", "svc_common.serve", "hello_app:create_app"]
             stack.procs.start(
                 HELLO, argv, env, stack.hello_port, f"http://{HOST}:{stack.hello_port}{HELLO_HEALTH}"
             )

@@ -175,3 +175,8 @@ def test_code_agrees_with_the_manifest(service: str) -> None:
         assert secret.name.lower() in fields
     for dep in m.dependencies:
         assert dep.env.lower() in fields
+    # The manifest names an app factory (uvicorn factory=True): the module builds no app on import.
+    module, factory = m.app.split(":")
+    main = importlib.import_module(module)
+    assert callable(getattr(main, factory))
+    assert not hasattr(main, "app")

@@ -1,4 +1,4 @@
-"""ASGI entry point: ``python -m svc_common.serve catalog.main:app``."""
+"""ASGI app factory: ``python -m svc_common.serve catalog.main:create_app`` (uvicorn ``factory=True``)."""
 
 from __future__ import annotations
 
@@ -31,11 +31,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_shutdown=[client.close],
         state={"repository": repo},
     )
-
-
-def __getattr__(name: str) -> FastAPI:
-    """``app`` is built on first access (``app = create_app()``), so importing create_app needs no env."""
-    if name == "app":
-        globals()["app"] = application = create_app()
-        return application
-    raise AttributeError(name)

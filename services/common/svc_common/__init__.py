@@ -12,6 +12,6 @@ Modules:
 - ``context``: the per-request id (X-Request-Id) shared by logs and outgoing calls.
 - ``dynamo``: the DynamoDB client factory (AWS_* env, short timeouts, bounded retries).
 - ``app``: ``create_service_app`` wiring all of the above plus /health, /ready and docs.
-- ``serve``: ``python -m svc_common.serve <package>.main:app`` (uvicorn, graceful SIGTERM).
+- ``serve``: ``python -m svc_common.serve <package>.main:create_app`` (uvicorn, graceful SIGTERM).
 - ``healthcheck``: ``python -m svc_common.healthcheck`` (container and ECS health check).
 """

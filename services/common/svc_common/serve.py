@@ -1,7 +1,8 @@
-"""Run a service: ``python -m svc_common.serve [<package>.main:app]``.
+"""Run a service: ``python -m svc_common.serve [<package>.main:create_app]``.
 
-The app import string comes from the argument, or from APP when no argument is given (the
-container images set APP from the service manifest, so their exec-form entrypoint needs no shell).
+The argument (or APP when there is none: the container images set APP from the service manifest,
+so their exec-form entrypoint needs no shell) names the app *factory*: uvicorn calls it once, at
+start (``factory=True``), so importing a service's modules needs no environment.
 
 Reads HOST (default 0.0.0.0), PORT (required), LOG_LEVEL (default INFO) and
 SHUTDOWN_GRACE_SECONDS (default 25) from the environment.
@@ -61,21 +62,27 @@ def _port() -> int:
     return int(raw)
 
 
-def load_app(target: str) -> Any:
-    """Import ``<module>:<attribute>``; configuration problems become one ServeError line.
-
-    Settings errors name the variables and the rule they break, never the values (secrets).
-    """
+def load_config(target: str, options: dict[str, Any]) -> uvicorn.Config:
+    """uvicorn's config for the app factory ``target`` (``<module>:<factory>``), loaded now: the
+    factory has been called, and a configuration problem is one ServeError line instead of a
+    traceback. Settings errors name the variables and the rule they break, never the values
+    (secrets)."""
     try:
-        return import_from_string(target)
+        factory = import_from_string(target)
+    except (ImportFromStringError, ModuleNotFoundError) as exc:
+        raise ServeError(f"cannot load {target}: {exc}") from None
+    if not callable(factory):
+        raise ServeError(f"cannot load {target}: not an app factory (a function returning the app)")
+    config = uvicorn.Config(target, factory=True, **options)
+    try:
+        config.load()  # imports the target again (cached) and calls the factory
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ServeError(f"invalid environment for {target}: {problems}") from None
-    except (ImportFromStringError, ModuleNotFoundError) as exc:
-        raise ServeError(f"cannot load {target}: {exc}") from None
+    return config
 
 
 def server_options() -> dict[str, Any]:
@@ -112,12 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.app:
-        print("serve: no app given: pass <package>.main:app or set APP", file=sys.stderr)
+        print("serve: no app given: pass <package>.main:create_app or set APP", file=sys.stderr)
         return 2
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
-        options = server_options()
-        config = uvicorn.Config(load_app(args.app), **options)
+        config = load_config(args.app, server_options())
     except ServeError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Test helpers for the services (not shipped in images: only svc_common is).
 
-Starts a service exactly as its container does (``python -m svc_common.serve <package>.main:app``)
+Starts a service exactly as its container does (``python -m svc_common.serve <package>.main:create_app``)
 on a free loopback port against the test session's moto server, with a fresh table created from
 the service's manifest.
 """

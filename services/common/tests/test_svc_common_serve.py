@@ -28,6 +28,11 @@ SLOW_APP = textwrap.dedent(
 
     app = FastAPI()
 
+
+    def create_app():
+        return app
+
+
     @app.get("/demo/health")
     async def health():
         return {"status": "ok"}
@@ -53,7 +58,7 @@ def slow_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tupl
         "HEALTH_PATH": "/demo/health",
     }
     proc = Proc(
-        [sys.executable, "-m", "svc_common.serve", "slowapp:app"],
+        [sys.executable, "-m", "svc_common.serve", "slowapp:create_app"],
         output_dir("logs") / f"slow-{port}.log",
         env=env,
     )
@@ -147,14 +152,14 @@ def test_healthcheck_reports_the_health_endpoint(slow_server) -> None:
         ({}, "PORT is not set"),
         ({"PORT": "http"}, "PORT must be an integer"),
         ({"PORT": "8080", "SHUTDOWN_GRACE_SECONDS": "soon"}, "SHUTDOWN_GRACE_SECONDS must be a number"),
-        ({"PORT": "8080"}, "cannot load slowapp:app"),
+        ({"PORT": "8080"}, "cannot load slowapp:create_app"),
     ],
 )
 def test_serve_refuses_bad_settings_with_one_line(env: dict, message: str) -> None:
     full = {k: v for k, v in os.environ.items() if k not in ("PORT", "SHUTDOWN_GRACE_SECONDS")}
     full.update({"PYTHONPATH": str(COMMON), **env})
     r = subprocess.run(
-        [sys.executable, "-m", "svc_common.serve", "slowapp:app"],
+        [sys.executable, "-m", "svc_common.serve", "slowapp:create_app"],
         env=full,
         capture_output=True,
         text=True,
@@ -167,7 +172,11 @@ def test_serve_refuses_bad_settings_with_one_line(env: dict, message: str) -> No
 
 @pytest.mark.parametrize(
     ("app_env", "message"),
-    [({"APP": "slowapp:nope"}, "cannot load slowapp:nope"), ({}, "no app given")],
+    [
+        ({"APP": "slowapp:nope"}, "cannot load slowapp:nope"),
+        ({"APP": "json:__name__"}, "not an app factory"),
+        ({}, "no app given"),
+    ],
 )
 def test_serve_takes_the_app_from_app_env_when_no_argument(app_env: dict, message: str) -> None:
     full = {k: v for k, v in os.environ.items() if k != "APP"}
@@ -193,7 +202,7 @@ def test_serve_names_bad_settings_without_their_values() -> None:
         }
     )
     r = subprocess.run(
-        [sys.executable, "-m", "svc_common.serve", "catalog.main:app"],
+        [sys.executable, "-m", "svc_common.serve", "catalog.main:create_app"],
         env=full,
         capture_output=True,
         text=True,

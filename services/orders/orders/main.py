@@ -1,4 +1,4 @@
-"""ASGI entry point: ``python -m svc_common.serve orders.main:app``."""
+"""ASGI app factory: ``python -m svc_common.serve orders.main:create_app`` (uvicorn ``factory=True``)."""
 
 from __future__ import annotations
 
@@ -60,11 +60,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_shutdown=[*(r.stop for r in background), catalog.close, client.close],
         state={"repository": repo, "order_service": service, "reconciler": reconciler},
     )
-
-
-def __getattr__(name: str) -> FastAPI:
-    """``app`` is built on first access (``app = create_app()``), so importing create_app needs no env."""
-    if name == "app":
-        globals()["app"] = application = create_app()
-        return application
-    raise AttributeError(name)
