@@ -443,3 +443,21 @@ def test_every_make_target_and_script_the_workflows_call_exists() -> None:
     for run in runs:
         for script in re.findall(r"\b(scripts/[\w/.-]+\.(?:py|sh))", run):
             assert (REPO_ROOT / script).is_file(), f"workflows call {script}, which does not exist"
+
+
+def test_every_file_an_image_build_names_exists() -> None:
+    """build-push-action's `context` and `file` exist for every service the matrix can take."""
+    services = sorted(p.parent.name for p in (REPO_ROOT / "services").glob("*/service.yaml"))
+    builds = [
+        step["with"]
+        for path in workflow_files()
+        for job in (load(path).get("jobs") or {}).values()
+        for step in job.get("steps") or []
+        if "docker/build-push-action" in str(step.get("uses", ""))
+    ]
+    assert builds, "no image build step found: the parser or the workflows changed"
+    for given in builds:
+        for service in services:
+            for key in ("context", "file"):
+                rel = str(given[key]).replace("${{ matrix.service }}", service)
+                assert (REPO_ROOT / rel).exists(), f"image build {key} {given[key]!r}: {rel} does not exist"

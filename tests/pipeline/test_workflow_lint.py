@@ -92,7 +92,7 @@ def test_dependabot_covers_every_ecosystem_and_location() -> None:
     config = yaml.safe_load((REPO_ROOT / ".github" / "dependabot.yml").read_text())
     dirs = {u["package-ecosystem"]: set(u["directories"]) for u in config["updates"]}
     assert dirs["pip"] == {"/requirements", "/services/*"}
-    assert dirs["docker"] == {"/services/*"}
+    assert dirs["docker"] == {"/services"}
     assert "/" in dirs["github-actions"]
     assert {"/infra/stack", "/infra/bootstrap", "/infra/modules/*"} <= dirs["terraform"]
     # The globs match real folders: every service has a lock and a Dockerfile there.
