@@ -14,7 +14,8 @@ would in AWS. moto is single-core Python either way, so the lock costs almost no
 call is logged with its action and timings (stderr). Calls made with an assumed role's credentials
 are authorized against that role's policies, and web identity tokens against its trust policy, as
 AWS does (iam_enforce.py; ``GET /_emulator/iam`` reports what each role used and was denied).
-ECS services run their tasks only when every secret the task injects has a value (ecs_tasks.py).
+ECS services run their tasks only when every secret the task injects has a value (ecs_tasks.py);
+CloudFront VPC origins exist (cloudfront_vpc_origins.py).
 The local stack, the tests, the benchmarks and the pipeline rehearsal all start the emulator
 through this file.
 """
@@ -182,6 +183,7 @@ def main(args: list[str] | None = None) -> int:
             path = (environ or {}).get("PATH_INFO", "?")
             _say(f"client dropped the connection during {path}: {type(error).__name__}: {error}")
 
+    import cloudfront_vpc_origins
     import ecs_tasks
     import iam_enforce
     import moto_fidelity
@@ -191,6 +193,7 @@ def main(args: list[str] | None = None) -> int:
     iam_enforce.install(log=_say)  # IAM enforced for assumed-role credentials (iam_enforce.py)
     moto_fidelity.install()  # moto answers corrected where they differ from AWS (moto_fidelity.py)
     ecs_tasks.install()  # services start tasks only when their secrets have values (ecs_tasks.py)
+    cloudfront_vpc_origins.install()  # CloudFront VPC origins, absent from moto (cloudfront_vpc_origins.py)
     app = Serialized(iam_enforce.wrap(DomainDispatcherApplication(create_backend_app)), log=_say)
     run_simple(opts.host, opts.port, app, threaded=True, request_handler=Handler)
     return 0

@@ -11,8 +11,10 @@ scripts, against the AWS emulator (moto) instead of an AWS account and podman in
                                  emulator's ECR with tag = commit; digests recorded and collected
                                  by scripts/ci/ci_images.py exactly as in CI
     deploy                       make plan ENV=local (images by digest) -> make plan-seal ->
-                                 make plan (again) -> make plan-verify -> make apply
-    secrets                      scripts/sync_secrets.py --env local (generated values)
+                                 make plan (again) -> make plan-verify -> ci_images.py keep
+                                 -> make apply
+    secrets                      scripts/sync_secrets.py --env local (generated values), then
+                                 scripts/roll_services.py (as make sync-secrets)
     static                       make publish-static ENV=local
     run                          ECS stand-in: the emulator cannot run tasks, so each service's
                                  DEPLOYED task definition (image digest, environment, secrets) is
@@ -257,6 +259,8 @@ def stage_secrets(state: dict) -> None:
         ],
         env=env,
     )
+    # What `make sync-secrets` runs next: the first deployment could not start a task without the values.
+    run([sys.executable, "scripts/roll_services.py", "--env", ENV, "--wait-seconds", "60"], env=env)
 
 
 def _tfvars(env: dict[str, str]) -> dict[str, str]:
@@ -282,6 +286,8 @@ def stage_deploy(state: dict) -> None:
     print((MAKE_STATE / "plan-out/local/report.md").read_text().split("#### Changed resources")[0])
     make("plan", "ENV=local", TF, f"IMAGE_TAG={env['TF_VAR_image_tag']}", env=env)
     make("plan-verify", "ENV=local", TF, f"COMMIT={state['commit']}", f"PLAN_SEAL={reviewed}", env=env)
+    images = str(STATE_DIR / "images.json")
+    run([sys.executable, "scripts/ci/ci_images.py", "keep", "--images", images, "--env", ENV], env=env)
     make("apply", "ENV=local", TF, f"TFPLAN={MAKE_STATE / 'terraform' / 'local.tfplan'}", env=env)
 
 
