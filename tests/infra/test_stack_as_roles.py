@@ -4,10 +4,11 @@ An administrator (the emulator's unrestricted keys) creates the state backend an
 infra/bootstrap once, as a person does. Everything after runs with credentials obtained from
 GitHub-shaped OIDC tokens (tests/support/oidc.py), which the emulator checks against the roles'
 trust policies and then authorizes call by call against their policies (scripts/iam_enforce.py):
-plan as the plan role, apply as the deploy role, plan again (no changes at all), destroy as the deploy role. The emulator's per-role IAM report is
-written to test-output/infra/iam-report.txt. Between apply and destroy, the deploy workflow's other
-steps run as the deploy role too: secret sync (twice, the second changes nothing), static publish,
-and the reads the smoke step makes (outputs, API keys).
+plan as the plan role, apply as the deploy role, plan again (no changes at all), destroy as the
+deploy role. The emulator's per-role IAM report is written to test-output/infra/iam-report.txt.
+Between apply and destroy, the deploy workflow's other steps run as the deploy role too: secret
+sync (twice, the second changes nothing), static publish, and the reads the smoke step makes
+(outputs, API keys).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
     assert plan.returncode in (0, 2), f"first denials: {_denials(world)[:5]}\n{plan.output[-3000:]}"
     changes = tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
     changed = [(c["address"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]]
-    assert changed == [] and plan.returncode == 0, changed
+    assert changed == [], changed
+    assert plan.returncode == 0, plan.output[-3000:]
 
 
 def _script(world: World, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:

@@ -224,10 +224,6 @@ def test_services_tables_and_permissions(stack: Stack) -> None:
     outputs = _outputs(stack)
     cluster = outputs["cluster_name"]
     services = ecs.describe_services(cluster=cluster, services=[m.name for m in SERVICES])["services"]
-    state = stack.tf.run("show", "-json").json()["values"]["root_module"]  # type: ignore[index]
-    state_services = {
-        r["values"]["name"]: r["values"] for r in _all_resources(state) if r["type"] == "aws_ecs_service"
-    }
     assert len(services) == len(SERVICES)
     groups = {
         g["TargetGroupName"]: g["TargetGroupArn"]
@@ -250,7 +246,8 @@ def test_services_tables_and_permissions(stack: Stack) -> None:
         assert deployment["minimumHealthyPercent"] == 100
         assert deployment["maximumPercent"] == 200
         assert deployment["alarms"]["alarmNames"] == [f"{PROJECT}-{ENV}-{name}-deployment"]
-        assert svc["capacityProviderStrategy"] and "launchType" not in svc
+        assert svc["capacityProviderStrategy"]
+        assert "launchType" not in svc
 
         task = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
         (container,) = task["containerDefinitions"]
@@ -407,7 +404,7 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     TIMES["plan"] = plan.seconds
     assert plan.returncode in (0, 2), plan.output[-4000:]
     changes = stack.tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
-    # Strict: the emulator answers the CloudFront distribution as it was given (emu_cloudfront_distribution.py).
+    # Strict: the emulator answers every resource as it was given (scripts/emu_*.py).
     changed = [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]]
     assert changed == [], f"re-plan after apply wants to change: {changed}"
     assert plan.returncode == 0, "re-plan after apply is not empty"
