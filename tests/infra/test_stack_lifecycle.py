@@ -404,8 +404,7 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     TIMES["plan"] = plan.seconds
     assert plan.returncode in (0, 2), plan.output[-4000:]
     changes = stack.tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
-    # Strict: the emulator answers the CloudFront distribution as it was given
-    # (emu_cloudfront_distribution.py).
+    # Strict: the emulator answers every resource as it was given (scripts/emu_*.py).
     changed = [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]]
     assert changed == [], f"re-plan after apply wants to change: {changed}"
     assert plan.returncode == 0, "re-plan after apply is not empty"

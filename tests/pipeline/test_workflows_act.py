@@ -225,3 +225,34 @@ def test_drift_opens_one_issue_per_environment(proof: Proof) -> None:
         assert sorted(i["title"] for i in mine) == ["Drift detected in dev", "Drift detected in prod"]
         assert all(i["state"] == "open" and i["labels"] == [{"name": "drift"}] for i in mine)
         assert all(i["body"].startswith(("<!-- drift:dev -->", "<!-- drift:prod -->")) for i in mine), mine
+
+
+def test_a_token_the_role_does_not_trust_is_refused(proof: Proof) -> None:
+    """A job whose OIDC token does not satisfy the role's trust policy gets no credentials, as AWS
+    refuses it: a release whose `verify` job (environment dev-plan) is pointed at dev's deploy role,
+    which trusts only `repo:<repo>:environment:dev`. The real configure-aws-credentials retries
+    (its documented backoff, 12 attempts) and fails with AccessDenied; nothing after it runs and
+    the run ends red."""
+    tokens_before = len(proof.github.state.tokens)
+    result = proof.act.run(
+        "push",
+        "release.yml",
+        _push("refs/tags/v0.0.1", proof.sha),
+        ref="refs/tags/v0.0.1",
+        sha=proof.sha,
+        secrets={},
+        variables={
+            "AWS_PLAN_ROLE_ARN": proof.roles.deploy["dev"],
+            "AWS_DEPLOY_ROLE_ARN": proof.roles.deploy["prod"],
+        },
+    )
+    _report(result, "release whose verify job asks a role that does not trust it")
+    assert result.returncode != 0
+    assert result.result("verify") == "failure"
+    for never in ("plan", "release", "release-notes"):
+        assert result.result(never) is None, f"{never} ran after the refused credentials"
+    refused = result.output("verify")
+    assert "Not authorized to perform sts:AssumeRoleWithWebIdentity" in refused, refused[-3000:]
+    assert "passed the dev smoke test" not in refused  # the step after the credentials never ran
+    asked = {t["sub"] for t in proof.github.state.tokens[tokens_before:]}
+    assert asked == {f"repo:{SUBJECT}:environment:dev-plan"}, asked
