@@ -150,7 +150,9 @@ class Manifest(_Strict):
     dependencies: list[Dependency] = []
     # Paths under path_prefix that only other services call, inside the network: the public edge
     # (local Caddy; ALB listener rules behind CloudFront) answers them 404. '*' matches any text.
-    internal_paths: list[str] = Field(default=[], max_length=4)
+    # At most 3: they are the values of one ALB path-pattern condition, and AWS allows 3 per
+    # condition, 5 per rule (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html).
+    internal_paths: list[str] = Field(default=[], max_length=3)
     # Alarm when the service's reconciler repairs more than this many items in 5 minutes.
     repairs_alarm_threshold: int | None = Field(default=None, ge=1, le=100_000)
 

@@ -49,6 +49,8 @@ def _copy_services(tmp_path: Path) -> Path:
         (lambda d: d.update(health_path="/elsewhere/health"), "path_prefix"),
         (lambda d: d["scaling"].update(min=5, max=2), "scaling.max"),
         (lambda d: d["resources"].update(cpu=300), "cpu"),
+        # One ALB path-pattern condition holds at most 3 values (AWS refuses a 4th).
+        (lambda d: d.update(internal_paths=[f"/catalog/x{i}" for i in range(4)]), "internal_paths"),
     ],
 )
 def test_bad_manifest_is_rejected_with_its_file_name(tmp_path: Path, mutate, message: str) -> None:

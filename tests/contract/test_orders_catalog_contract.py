@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import httpx
 import manifests
 import pytest
-from svc_testing import SECRETS, RunningService, run_service
+
+from tests.support.services import SECRETS, RunningService, run_service
 
 pytestmark = pytest.mark.slow
 API = {"X-Api-Key": SECRETS["API_KEY"]}

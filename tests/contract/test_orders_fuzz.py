@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from svc_testing import SECRETS, run_service
 
 from tests.contract.fuzz import run_schemathesis
+from tests.support.services import SECRETS, run_service
 
 pytestmark = pytest.mark.slow
 

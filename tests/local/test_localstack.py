@@ -171,6 +171,9 @@ def test_internal_paths_are_not_reachable_through_the_edge(stack: LocalStack) ->
             ("DELETE", f"{base}/order-1"),
             ("GET", f"{base}/"),
             ("POST", f"/catalog/products/{product_id}/reservation%73"),
+            ("POST", "/catalog/reservations"),  # an order's lines, all at once
+            ("POST", "/catalog/reservations/order-1/release"),
+            ("POST", "/catalog/reservation%73"),
         ):
             r = client.request(method, path, headers=token, json={"order_id": "order-1", "quantity": 1})
             assert _json_error(r, 404) == {"detail": "Not Found"}, (method, path)

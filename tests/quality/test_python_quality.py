@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -80,3 +81,30 @@ def test_every_c4_perf_c901_exemption_is_still_needed() -> None:
     found = {(str(Path(f["filename"]).relative_to(REPO_ROOT)), f["code"]) for f in json.loads(result.stdout)}
     unneeded = [f"{p}: {rule}" for p, rules in exempt.items() for rule in rules if (p, rule) not in found]
     assert not unneeded, f"fixed: delete these lines from pyproject.toml's per-file-ignores: {unneeded}"
+
+
+def _imported_roots(path: Path) -> set[str]:
+    """The top-level module names a Python file imports (absolute imports only)."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_service_code_imports_nothing_from_tests_or_scripts() -> None:
+    """What lives under services/ (but the services' own tests) ships or runs on its own: it never
+    reaches into the repository's test support or scripts."""
+    scripts = {p.stem for p in (REPO_ROOT / "scripts").glob("*.py")} | {
+        p.name for p in (REPO_ROOT / "scripts").iterdir() if (p / "__init__.py").exists()
+    }
+    forbidden = {"tests"} | scripts
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(_imported_roots(path) & forbidden)
+        for path in (REPO_ROOT / "services").rglob("*.py")
+        if "tests" not in path.relative_to(REPO_ROOT / "services").parts
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert "manifests" in forbidden  # the scripts' module names were found

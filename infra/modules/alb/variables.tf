@@ -105,8 +105,8 @@ variable "routes" {
   }
 
   validation {
-    condition     = alltrue([for r in values(var.routes) : r.priority % 10 == 0 && r.priority >= 10 && length(r.internal_paths) <= 5 && alltrue([for p in r.internal_paths : startswith(p, "${r.path_prefix}/") && length(p) <= 128])])
-    error_message = "Route priorities must be multiples of 10 (the internal-path rule takes priority - 5); at most 5 internal paths per route, each under its path_prefix and at most 128 characters."
+    condition     = alltrue([for r in values(var.routes) : r.priority % 10 == 0 && r.priority >= 10 && length(r.internal_paths) <= 3 && alltrue([for p in r.internal_paths : startswith(p, "${r.path_prefix}/") && length(p) <= 128])])
+    error_message = "Route priorities must be multiples of 10 (the internal-path rule takes priority - 5); at most 3 internal paths per route (AWS: 3 values per rule condition), each under its path_prefix and at most 128 characters."
   }
 
   validation {

@@ -15,9 +15,9 @@ from catalog.main import create_app
 from fastapi.testclient import TestClient
 from svc_common.dynamo import StoreUnavailableError
 from svc_common.errors import ConflictError
-from svc_testing import SECRETS, app_env, unique_table
 
 from tests.support.procs import free_port
+from tests.support.services import SECRETS, app_env, unique_table
 from tests.support.tables import create_table
 
 API = {"X-Api-Key": SECRETS["API_KEY"]}

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import manifests
 import pytest
-from svc_testing import SECRETS, RunningService, private_emulator, run_service
+
+from tests.support.services import SECRETS, RunningService, private_emulator, run_service
 
 pytestmark = pytest.mark.slow
 API = {"X-Api-Key": SECRETS["API_KEY"]}

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from svc_common.docs import install_docs
 from svc_common.errors import install_error_handlers
+from svc_common.logs import set_log_fields
 from svc_common.middleware import RequestContextMiddleware
 from svc_common.settings import ServiceSettings
 
@@ -54,6 +55,7 @@ def create_service_app(
     state: dict[str, Any] | None = None,
 ) -> FastAPI:
     """Build the app. ``ready_check`` raises when the service's own table is not reachable."""
+    set_log_fields(settings.service_name, settings.environment)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,6 +129,7 @@ def create_service_app(
         environment=settings.environment,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout_seconds,
+        namespace=settings.metrics_namespace,
         probe_paths=frozenset({f"{prefix}/health"}),
     )
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from svc_common import cursor as cursors
 from svc_common.errors import BadRequestError, StoreUnavailableError
 from svc_common.settings import ServiceSettings
 
-DEFAULT_REGION = "eu-west-1"
 # Connections beyond one per request thread, for background work (e.g. orders' reconciler).
 BACKGROUND_CONNECTIONS = 4
 _SER = TypeSerializer()
@@ -66,9 +64,7 @@ def make_client(settings: ServiceSettings) -> Any:
         tcp_keepalive=True,
         max_pool_connections=settings.request_threads + BACKGROUND_CONNECTIONS,
     )
-    # AWS_REGION (set by ECS), else AWS_DEFAULT_REGION, else the project's default region.
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-    return boto3.session.Session(region_name=region).client("dynamodb", config=config)
+    return boto3.session.Session(region_name=settings.aws_region).client("dynamodb", config=config)
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from typing import Any
@@ -18,6 +17,7 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 ACCESS_LOGGER = "access"
 _ACCESS = logging.getLogger(ACCESS_LOGGER)
 _access_handler: logging.StreamHandler | None = None  # set by configure_logging()
+_FIELDS: dict[str, str] = {}  # service and environment, once the app's settings are read
 
 
 def iso_time(seconds: float) -> str:
@@ -65,7 +65,8 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, static: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.static = static or {}
+        # Fields on every line; configure_logging's formatter shares _FIELDS (set_log_fields).
+        self.static = _FIELDS if static is None else static
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -86,18 +87,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, separators=(",", ":"))
 
 
+def set_log_fields(service: str, environment: str) -> None:
+    """Name the service and environment on every JSON log line from now on (from its settings)."""
+    _FIELDS.clear()
+    _FIELDS.update({"service": service, "environment": environment})
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger (uvicorn's included) to stdout as JSON lines. Safe to call twice."""
-    static = {
-        k: v
-        for k, v in (
-            ("service", os.environ.get("SERVICE_NAME", "")),
-            ("environment", os.environ.get("ENVIRONMENT", "")),
-        )
-        if v
-    }
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(static))
+    handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")

@@ -4,8 +4,8 @@ Each request produces exactly one JSON line on stdout (a liveness probe answered
 line is both the access log (method, path, route, status, latency_ms, request_id) and a CloudWatch
 Embedded Metric Format document:
 CloudWatch Logs turns its ``_aws`` block into the metrics ``Requests``, ``Latency``, ``Errors4xx``
-and ``Errors5xx`` in the namespace METRICS_NAMESPACE (default ``storefront``), with the dimension
-sets (Service, Environment) and (Service, Environment, Route).
+and ``Errors5xx`` in the namespace given (the settings' METRICS_NAMESPACE, default ``storefront``),
+with the dimension sets (Service, Environment) and (Service, Environment, Route).
 Headers, query strings and bodies are never logged (they may carry keys and tokens).
 It also refuses a body over ``max_body_bytes`` with the services' JSON 413, before reading it when
 Content-Length says so, else as soon as the streamed body passes the limit; and a body that
@@ -16,7 +16,6 @@ that never finishes its request cannot hold a connection.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 from starlette.exceptions import HTTPException
@@ -88,6 +87,7 @@ class RequestContextMiddleware:
         max_body_bytes: int | None = None,
         probe_paths: frozenset[str] = frozenset(),
         body_timeout: float | None = None,
+        namespace: str = "storefront",
     ) -> None:
         self.app = app
         self.body_timeout = body_timeout
@@ -98,7 +98,7 @@ class RequestContextMiddleware:
         self.service = service
         self.environment = environment
         self.max_body_bytes = max_body_bytes
-        self.namespace = os.environ.get("METRICS_NAMESPACE", "storefront")
+        self.namespace = namespace
         # Everything of the line that never changes in this process is encoded here, once.
         self._line = AccessLine(service, environment, self.namespace)
 

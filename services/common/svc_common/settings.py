@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REGION = "eu-west-1"
 
 
 class ServiceSettings(BaseSettings):
-    """Environment variables common to all services. Services subclass this to add their own."""
+    """Environment variables common to all services. Services subclass this to add their own.
+
+    The one place a service's code reads its environment. What the process runner needs before
+    any app exists (PORT, HOST, LOG_LEVEL, SHUTDOWN_GRACE_SECONDS, ...) is read by
+    svc_common.serve, and the container health check (svc_common.healthcheck, its own process)
+    reads PORT and HEALTH_PATH.
+    """
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
 
     service_name: str = Field(min_length=1, max_length=64)
     environment: str = Field(default="local", min_length=1, max_length=32)
     table_name: str = Field(min_length=3, max_length=255)
-    log_level: str = "INFO"
     # The release running (REVISION: the image tag = the commit; set by the task definition).
     revision: str = Field(default="unknown", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
-    shutdown_grace_seconds: float = Field(default=25.0, ge=1)
     # Clients send this in X-Api-Key for mutating calls.
     api_key: SecretStr = Field(min_length=16)
     # Largest request body accepted, in bytes (413 above it).
@@ -35,3 +41,11 @@ class ServiceSettings(BaseSettings):
     request_threads: int = Field(default=40, ge=4, le=400)
     # Seconds clients are told to wait (Retry-After) when a dependency is unavailable.
     retry_after_seconds: int = Field(default=2, ge=1, le=120)
+    # CloudWatch namespace of the EMF metrics in the log lines (infra: monitoring's metrics_namespace).
+    metrics_namespace: str = Field(default="storefront", min_length=1, max_length=255)
+    # AWS_REGION (set by ECS), else AWS_DEFAULT_REGION, else the project's default region.
+    aws_region: str = Field(
+        default=DEFAULT_REGION,
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+    )

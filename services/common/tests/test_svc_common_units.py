@@ -157,3 +157,41 @@ def test_a_stalled_request_body_is_a_json_408() -> None:
     assert body == {"detail": "request body incomplete: no data for 0.3 seconds"}
     status, body = _run_app_with_body([b"{", b"}"], then_stall=False, body_timeout=0.3)
     assert (status, body) == (200, {"bytes": 2})
+
+
+def test_the_settings_are_the_services_one_reader_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from svc_common import logs
+    from svc_common.app import create_service_app
+
+    base = {"service_name": "demo", "table_name": "demo-table", "api_key": SecretStr("k" * 16)}
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "METRICS_NAMESPACE", "ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    assert (ServiceSettings(**base).aws_region, ServiceSettings(**base).metrics_namespace) == (
+        "eu-west-1",
+        "storefront",
+    )
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    assert ServiceSettings(**base).aws_region == "us-east-2"
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")  # what ECS sets wins
+    monkeypatch.setenv("METRICS_NAMESPACE", "shop")
+    settings = ServiceSettings(**base, environment="dev")
+    assert make_client(settings).meta.region_name == "eu-central-1"
+    saved = dict(logs._FIELDS)  # other tests' apps set them too: leave them as they were
+    try:
+        app = create_service_app(
+            settings=settings,
+            prefix="/demo",
+            title="demo",
+            description="d",
+            version="1",
+            routers=[],
+            ready_check=lambda: None,
+        )
+        middleware = next(m for m in app.user_middleware if m.cls is RequestContextMiddleware)
+        assert middleware.kwargs["namespace"] == "shop"
+        # App log lines name the service and environment of the settings.
+        line = json.loads(JsonFormatter().format(logging.makeLogRecord({"msg": "m", "levelname": "INFO"})))
+        assert (line["service"], line["environment"]) == ("demo", "dev")
+    finally:
+        logs._FIELDS.clear()
+        logs._FIELDS.update(saved)

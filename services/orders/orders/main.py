@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         interval_seconds=settings.reconcile_interval_seconds,
         service_name=settings.service_name,
         environment=settings.environment,
+        namespace=settings.metrics_namespace,
     )
     background = [reconciler] if settings.reconciler_enabled else []
     return create_service_app(

@@ -61,6 +61,7 @@ class Reconciler:
         interval_seconds: float,
         service_name: str,
         environment: str,
+        namespace: str = "storefront",
         batch: int = 25,
     ) -> None:
         self.service = service
@@ -71,7 +72,7 @@ class Reconciler:
         self.batch = batch
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.dimensions = {"Service": service_name, "Environment": environment}
-        self.namespace = os.environ.get("METRICS_NAMESPACE", "storefront")
+        self.namespace = namespace
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

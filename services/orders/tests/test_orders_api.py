@@ -12,9 +12,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from orders.main import create_app
-from svc_testing import SECRETS, RunningService, app_env, run_service, unique_table
 
 from tests.support.procs import free_port
+from tests.support.services import SECRETS, RunningService, app_env, run_service, unique_table
 from tests.support.tables import create_table
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Test helpers for the services (not shipped in images: only svc_common is).
+"""Test helpers for the services: start one as its container does, its environment, its table.
 
 Starts a service exactly as its container does (``python -m svc_common.serve <package>.main:create_app``)
 on a free loopback port against the test session's moto server, with a fresh table created from
@@ -14,7 +14,6 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import emulator
 import manifests
@@ -22,9 +21,8 @@ import manifests
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import Proc, free_port, wait_http
 from tests.support.tables import create_table
-from tests.support.tools import output_dir
+from tests.support.tools import REPO_ROOT, output_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 # Distinct, recognisable secrets, fresh for each test process (the log tests search for them).
 SECRETS = {
     "API_KEY": f"test-api-key-{secrets.token_hex(8)}",
@@ -44,7 +42,7 @@ def service_env(
     m = manifests.get(service)
     env = {
         **aws_env,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "services" / "common"), str(m.directory)]),
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "services" / "common"), str(m.directory)]),
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "SERVICE_NAME": m.name,
@@ -117,7 +115,7 @@ def run_service(
     port = free_port()
     env = service_env(service, table, aws_env, port, extra_env)
     log = output_dir("logs") / f"{service}-{port}-{uuid.uuid4().hex[:6]}.log"
-    proc = Proc([sys.executable, "-m", "svc_common.serve", m.app], log, env=env, cwd=str(ROOT))
+    proc = Proc([sys.executable, "-m", "svc_common.serve", m.app], log, env=env, cwd=str(REPO_ROOT))
     url = f"http://127.0.0.1:{port}"
     try:
         try:
