@@ -131,9 +131,9 @@ class StockRepository(CatalogRepository):
     def reserve_order(self, order_id: str, lines: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], bool]:
         """Reserve every (product_id, quantity) line for ``order_id``, all or nothing.
 
-        Returns (lines with unit_price and currency, created). Refusals change nothing:
-        NotFoundError (products that do not exist), ConflictError (insufficient stock, lines
-        priced in different currencies, or the order id already used for a different request).
+        Returns (lines with unit_price and currency, created). Refusals change nothing: a
+        ConflictError names the products that do not exist, the insufficient stock, lines priced in
+        different currencies, or the order id already used for a different request.
         """
         for attempt in range(TXN_ATTEMPTS):
             products, held = self._read_order(order_id, [pid for pid, _ in lines])
@@ -349,7 +349,9 @@ def _priced_lines(lines: list[tuple[str, int]], products: dict[str, dict[str, An
     """Every line with its product's price, or the refusal (nothing has been written yet)."""
     missing = [pid for pid, _ in lines if pid not in products]
     if missing:
-        raise NotFoundError(f"product(s) not found in catalog: {_shown(missing)}")
+        # 409, not 404: the resource (/catalog/reservations) exists; a 404 means an older catalog
+        # without it (mid-deploy), which orders treats as "unavailable, retry" and not as a refusal.
+        raise ConflictError(f"product(s) not found in catalog: {_shown(missing)}")
     currencies = sorted({products[pid]["currency"] for pid, _ in lines})
     if len(currencies) > 1:
         raise ConflictError(f"items are priced in different currencies ({', '.join(currencies)})")

@@ -132,8 +132,10 @@ class CatalogClient:
                 )
                 for line in response.json()["lines"]
             }
-        if response.status_code in (404, 409, 422):
+        if response.status_code in (409, 422):
             return Refusal(response.status_code, _detail(response))
+        # 404: this catalog has no such route (an older version, mid-deploy): retry later. 401/403:
+        # the service token is refused. Neither is a reason to reject the customer's order.
         LOGGER.error("catalog refused the service token or the call", extra={"status": response.status_code})
         raise CatalogUnavailableError(f"catalog answered HTTP {response.status_code} to a reservation")
 

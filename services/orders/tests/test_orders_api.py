@@ -345,6 +345,8 @@ class _FlakyTransport(httpx.BaseTransport):
         how = self.fail(request)
         if how == "refused":
             raise httpx.ConnectError("injected failure", request=request)
+        if how == "no route":  # a catalog without the route (an older version, mid-deploy)
+            return httpx.Response(404, json={"detail": "Not Found"}, request=request)
         response = self.inner.handle_request(request)
         if how == "lost":
             response.read()
@@ -413,6 +415,24 @@ def test_retry_after_a_failed_cleanup_undoes_the_old_attempt(
         assert r.json()["status"] == "confirmed"
         assert post_order(up, body, key).json() == r.json()
     assert (stock(catalog, a), stock(catalog, b)) == (8, 7)  # each taken exactly once
+
+
+def test_an_older_catalog_without_the_route_is_503_not_a_rejection(
+    moto, table: str, catalog: RunningService
+) -> None:
+    a = product(catalog, 10)
+    body = {"customer_id": customer(), "items": [{"product_id": a, "quantity": 1}]}
+    key = f"old-{uuid.uuid4().hex}"
+    app = _orders_app(moto, table, catalog.url)
+    _with_transport(app, _FlakyTransport(lambda req: "no route" if _reserve_call(req) else None))
+    with TestClient(app) as c:
+        r = post_order(c, body, key)
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "2"
+    assert not [i for i in table_items(moto, table, "ORDER#") if i.get("idempotency_key", {}).get("S") == key]
+    with TestClient(_orders_app(moto, table, catalog.url)) as up:  # catalog upgraded: the retry works
+        assert post_order(up, body, key).json()["status"] == "confirmed"
+    assert stock(catalog, a) == 9
 
 
 def test_a_catalog_that_was_never_reached_leaves_no_claim(moto, table: str, catalog: RunningService) -> None:

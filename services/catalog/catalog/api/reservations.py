@@ -78,14 +78,14 @@ def release(product_id: ProductId, order_id: OrderIdPath, repo: Repo) -> Respons
         "line's price, in one DynamoDB transaction: either every line is reserved or none is. "
         f"At most {MAX_ORDER_LINES} lines (each takes 2 of a transaction's 100 actions), each "
         "product once. Repeating the call with the same order id and lines returns the same lines "
-        "with 200 and takes nothing again. 404 when products do not exist (named in `detail`); "
-        "409 when a product's stock is insufficient, when the lines are priced in different "
+        "with 200 and takes nothing again. 409 (reason in `detail`) when products do not exist, "
+        "when a product's stock is insufficient, when the lines are priced in different "
         "currencies, or when the order id was already used for different lines or released. "
         "A refusal reserves nothing."
     ),
     responses={
         200: {"model": OrderReservation, "description": "Already reserved (replay); stock unchanged."},
-        **responses(400, 401, 404, 409, 413, 422, 503),
+        **responses(400, 401, 409, 413, 422, 503),
     },
 )
 def reserve_order(body: OrderReservationCreate, repo: Repo, response: Response) -> dict:
