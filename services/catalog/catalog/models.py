@@ -112,7 +112,7 @@ class ProductPatch(_Request):
     stock: Stock | None = None
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump(exclude_none=True).items()}
+        return self.model_dump(exclude_none=True)
 
 
 class Product(BaseModel):

@@ -79,9 +79,11 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             doc["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and (key == "_aws" or not key.startswith("_")):
-                doc[key] = value
+        doc.update(
+            (key, value)
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and (key == "_aws" or not key.startswith("_"))
+        )
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, default=str, separators=(",", ":"))

@@ -767,7 +767,7 @@ def test_claims_expire_through_the_ttl_attribute(moto, table: str, catalog: Runn
     key = f"ttl-{uuid.uuid4().hex}"
     with TestClient(_orders_app(moto, table, catalog.url, IDEMPOTENCY_RETENTION_SECONDS="3600")) as c:
         first = post_order(c, body, key).json()
-        [claim] = [i for i in table_items(moto, table, f"IDEMPOTENCY#{key}")]
+        [claim] = table_items(moto, table, f"IDEMPOTENCY#{key}")
         assert abs(int(claim[TTL_ATTRIBUTE]["N"]) - (time.time() + 3600)) < 60
         assert "gsi1pk" not in claim  # done: not pending work any more
         # Past its expiry (DynamoDB deletes it within days, not at once) the key is free again.
