@@ -27,8 +27,8 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,72 +129,118 @@ class Report:
         return [f for f in self.findings if f.exceeded]
 
 
+@dataclass
+class _Tally:
+    """What the planned resources add up to, collected one resource at a time (see _HANDLERS)."""
+
+    refs: dict[tuple[str, str], str]
+    unknown_attrs: dict[str, dict[str, Any]]
+    findings: list[Finding] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+    inline: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    attached: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sg_rules: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    listener_rules: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def measure(self, address: str, values: dict[str, Any], attr: str, what: str) -> int:
+        if self.unknown_attrs.get(address, {}).get(attr) is True:
+            self.unknown.append(Unknown(what))
+            return 0
+        return policy_chars(values.get(attr))
+
+    def totals(self) -> list[Finding]:
+        """The per-resource findings, then the sums over several resources."""
+        return [
+            *self.findings,
+            *(
+                Finding(f"inline policies of role {r}", n, INLINE_POLICIES_PER_ROLE_CHARS)
+                for r, n in self.inline.items()
+            ),
+            *(
+                Finding(f"managed policies attached to role {r}", n, MANAGED_POLICIES_PER_ROLE)
+                for r, n in self.attached.items()
+            ),
+            *(
+                Finding(f"{d} rules of security group {g}", n, SG_RULES_PER_DIRECTION)
+                for (g, d), n in self.sg_rules.items()
+            ),
+            *(Finding(f"rules of listener {g}", n, LISTENER_RULES) for g, n in self.listener_rules.items()),
+        ]
+
+
+def _managed_policy(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    what = f"managed policy {address}"
+    tally.findings.append(Finding(what, tally.measure(address, values, "policy", what), MANAGED_POLICY_CHARS))
+
+
+def _role(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    role = values.get("name") or address
+    what = f"trust policy of role {role}"
+    size = tally.measure(address, values, "assume_role_policy", what)
+    tally.findings.append(Finding(what, size, TRUST_POLICY_CHARS))
+    for block in values.get("inline_policy") or []:
+        tally.inline[role] += policy_chars(block.get("policy"))
+    tally.attached[role] += len(values.get("managed_policy_arns") or [])
+
+
+def _role_policy(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    role = values.get("role") or address
+    tally.inline[role] += tally.measure(address, values, "policy", f"inline policy {address}")
+
+
+def _role_policy_attachment(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    tally.attached[values.get("role") or address] += 1
+
+
+def _security_group(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    group = values.get("name") or address
+    tally.sg_rules[(group, "inbound")] += len(values.get("ingress") or [])
+    tally.sg_rules[(group, "outbound")] += len(values.get("egress") or [])
+
+
+def _vpc_sg_rule(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    direction = "inbound" if res["type"].endswith("ingress_rule") else "outbound"
+    tally.sg_rules[(_group_key(res, "security_group_id", tally.refs), direction)] += 1
+
+
+def _sg_rule(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    direction = "inbound" if values.get("type") == "ingress" else "outbound"
+    tally.sg_rules[(_group_key(res, "security_group_id", tally.refs), direction)] += 1
+
+
+def _listener_rule(tally: _Tally, address: str, values: dict[str, Any], res: dict[str, Any]) -> None:
+    tally.listener_rules[_group_key(res, "listener_arn", tally.refs)] += 1
+
+
+# One step per resource kind that counts towards a quota; every other kind is ignored.
+_HANDLERS: dict[str, Callable[[_Tally, str, dict[str, Any], dict[str, Any]], None]] = {
+    "aws_iam_policy": _managed_policy,
+    "aws_iam_role": _role,
+    "aws_iam_role_policy": _role_policy,
+    "aws_iam_role_policy_attachment": _role_policy_attachment,
+    "aws_security_group": _security_group,
+    "aws_vpc_security_group_ingress_rule": _vpc_sg_rule,
+    "aws_vpc_security_group_egress_rule": _vpc_sg_rule,
+    "aws_security_group_rule": _sg_rule,
+    "aws_lb_listener_rule": _listener_rule,
+}
+
+
 def check_plan(plan: dict[str, Any]) -> Report:
     """Every quota finding of the planned values, and the documents only known after apply."""
     root = plan.get("planned_values", {}).get("root_module")
     if root is None:
         raise ValueError("not a terraform plan in JSON (no planned_values.root_module)")
-    refs = _config_refs(plan)
     unknown_attrs = {
         c["address"]: c["change"].get("after_unknown") or {} for c in plan.get("resource_changes", [])
     }
-    findings: list[Finding] = []
-    unknown: list[Unknown] = []
-    inline: dict[str, int] = defaultdict(int)
-    attached: dict[str, int] = defaultdict(int)
-    sg_rules: dict[tuple[str, str], int] = defaultdict(int)
-    listener_rules: dict[str, int] = defaultdict(int)
-
-    def measure(address: str, values: dict[str, Any], attr: str, what: str) -> int:
-        if unknown_attrs.get(address, {}).get(attr) is True:
-            unknown.append(Unknown(what))
-            return 0
-        return policy_chars(values.get(attr))
-
+    tally = _Tally(_config_refs(plan), unknown_attrs)
     for res in _resources(root):
         kind, values, address = res.get("type"), res.get("values") or {}, res["address"]
-        if kind == "aws_iam_policy":
-            what = f"managed policy {address}"
-            findings.append(Finding(what, measure(address, values, "policy", what), MANAGED_POLICY_CHARS))
-        elif kind == "aws_iam_role":
-            role = values.get("name") or address
-            what = f"trust policy of role {role}"
-            size = measure(address, values, "assume_role_policy", what)
-            findings.append(Finding(what, size, TRUST_POLICY_CHARS))
-            for block in values.get("inline_policy") or []:
-                inline[role] += policy_chars(block.get("policy"))
-            attached[role] += len(values.get("managed_policy_arns") or [])
-        elif kind == "aws_iam_role_policy":
-            role = values.get("role") or address
-            inline[role] += measure(address, values, "policy", f"inline policy {address}")
-        elif kind == "aws_iam_role_policy_attachment":
-            attached[values.get("role") or address] += 1
-        elif kind == "aws_security_group":
-            group = values.get("name") or address
-            sg_rules[(group, "inbound")] += len(values.get("ingress") or [])
-            sg_rules[(group, "outbound")] += len(values.get("egress") or [])
-        elif kind in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
-            direction = "inbound" if kind.endswith("ingress_rule") else "outbound"
-            sg_rules[(_group_key(res, "security_group_id", refs), direction)] += 1
-        elif kind == "aws_security_group_rule":
-            direction = "inbound" if values.get("type") == "ingress" else "outbound"
-            sg_rules[(_group_key(res, "security_group_id", refs), direction)] += 1
-        elif kind == "aws_lb_listener_rule":
-            listener_rules[_group_key(res, "listener_arn", refs)] += 1
-
-    findings += [
-        Finding(f"inline policies of role {r}", n, INLINE_POLICIES_PER_ROLE_CHARS) for r, n in inline.items()
-    ]
-    findings += [
-        Finding(f"managed policies attached to role {r}", n, MANAGED_POLICIES_PER_ROLE)
-        for r, n in attached.items()
-    ]
-    findings += [
-        Finding(f"{d} rules of security group {g}", n, SG_RULES_PER_DIRECTION)
-        for (g, d), n in sg_rules.items()
-    ]
-    findings += [Finding(f"rules of listener {g}", n, LISTENER_RULES) for g, n in listener_rules.items()]
-    return Report([f for f in findings if f.size > f.limit * NEAR], unknown)
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(tally, address, values, res)
+    return Report([f for f in tally.totals() if f.size > f.limit * NEAR], tally.unknown)
 
 
 def main(argv: list[str] | None = None) -> int:

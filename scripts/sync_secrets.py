@@ -41,7 +41,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -252,85 +252,120 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    args = _parse(argv)
-    try:
-        wanted = wanted_secrets(args.env)
-        source = read_values_file(args.values_file) if args.values_file else dict(environ)
-    except (UsageError, ValueError) as exc:
-        print(f"sync_secrets: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+def _inputs(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[list[Wanted], Mapping[str, str]]:
+    """The declared secrets and where their values come from. Raises UsageError/ValueError."""
+    wanted = wanted_secrets(args.env)
+    source = read_values_file(args.values_file) if args.values_file else dict(environ)
+    return wanted, source
 
+
+def _usage_problem(
+    args: argparse.Namespace, environ: Mapping[str, str], wanted: list[Wanted], source: Mapping[str, str]
+) -> str | None:
+    """Why nothing may be written (missing values are listed on stdout first), or None."""
     if args.env == "local" and not environ.get("AWS_ENDPOINT_URL"):
-        print("sync_secrets: --env local writes to the emulator only: set AWS_ENDPOINT_URL", file=sys.stderr)
-        return EXIT_USAGE
-
+        return "--env local writes to the emulator only: set AWS_ENDPOINT_URL"
     missing = [w for w in wanted if not source.get(w.variable)]
     for w in missing:
         print(f"missing value  {w.secret_id}  (set {w.variable})")
     if missing:
         where = args.values_file or "the environment"
-        print(
-            f"sync_secrets: {len(missing)} required value(s) missing from {where}; nothing was written",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return f"{len(missing)} required value(s) missing from {where}; nothing was written"
+    return None
 
+
+def _mask_values(environ: Mapping[str, str], wanted: list[Wanted], source: Mapping[str, str]) -> None:
     if environ.get("GITHUB_ACTIONS") == "true":
         for w in wanted:
             # The runner hides a masked string from every later log line.
             print(f"::add-mask::{source[w.variable]}", flush=True)
 
-    try:
-        client = boto3.client("secretsmanager")
-    except BotoCoreError as exc:  # e.g. no region configured
-        print(f"sync_secrets: cannot create an AWS client: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    syncer = Syncer(client, args.env, args.dry_run, args.kms_key_id, args.require_existing)
-    prefix = "(dry run) " if args.dry_run else ""
-    counts: dict[str, int] = {}
-    failed: list[str] = []
+
+@dataclass
+class _Outcomes:
+    """Outcome counts and failed names of one run, printed with the run's prefix."""
+
+    prefix: str
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def fail(self, name: str, what: str, reason: str) -> None:
+        self.failed.append(name)
+        print(f"{self.prefix}failed     {what}: {reason}")
+
+
+def _sync_all(syncer: Syncer, wanted: list[Wanted], source: Mapping[str, str], tally: _Outcomes) -> None:
     for w in wanted:
         try:
             outcome = syncer.sync_one(w, source[w.variable])
         except (ClientError, BotoCoreError, RuntimeError) as exc:
             reason = str(exc) if isinstance(exc, RuntimeError) else _error_text(exc)
             outcome = "failed"
-            failed.append(w.secret_id)
-            print(f"{prefix}failed     {w.secret_id}: {reason}")
+            tally.fail(w.secret_id, w.secret_id, reason)
         else:
-            print(f"{prefix}{outcome:<10} {w.secret_id}")
-        counts[outcome] = counts.get(outcome, 0) + 1
+            print(f"{tally.prefix}{outcome:<10} {w.secret_id}")
+        tally.count(outcome)
 
-    if args.prune:
+
+def _prune_stale(syncer: Syncer, wanted: list[Wanted], days: int, tally: _Outcomes) -> None:
+    try:
+        stale = syncer.stale({w.secret_id for w in wanted})
+    except (ClientError, BotoCoreError) as exc:
+        tally.fail("(prune listing)", "listing secrets to prune", _error_text(exc))
+        stale = []
+    for name in stale:
         try:
-            stale = syncer.stale({w.secret_id for w in wanted})
+            syncer.prune(name, days)
         except (ClientError, BotoCoreError) as exc:
-            print(f"{prefix}failed     listing secrets to prune: {_error_text(exc)}")
-            failed.append("(prune listing)")
-            stale = []
-        for name in stale:
-            try:
-                syncer.prune(name, args.recovery_window_days)
-            except (ClientError, BotoCoreError) as exc:
-                failed.append(name)
-                print(f"{prefix}failed     {name}: {_error_text(exc)}")
-                continue
-            print(f"{prefix}pruned     {name} (recoverable for {args.recovery_window_days} days)")
-            counts["pruned"] = counts.get("pruned", 0) + 1
+            tally.fail(name, name, _error_text(exc))
+            continue
+        print(f"{tally.prefix}pruned     {name} (recoverable for {days} days)")
+        tally.count("pruned")
 
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    print(f"{prefix}sync_secrets ({args.env}): {summary}")
-    if failed:
+
+def _exit_code(args: argparse.Namespace, environ: Mapping[str, str], tally: _Outcomes) -> int:
+    """Print the summary (and the failures) and choose the exit code."""
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.counts.items()))
+    print(f"{tally.prefix}sync_secrets ({args.env}): {summary}")
+    if tally.failed:
+        names = ", ".join(tally.failed)
         if environ.get("GITHUB_ACTIONS") == "true":
-            print(f"::error title=sync_secrets::{len(failed)} secret(s) failed: {', '.join(failed)}")
-        print(f"sync_secrets: {len(failed)} secret(s) failed: {', '.join(failed)}", file=sys.stderr)
+            print(f"::error title=sync_secrets::{len(tally.failed)} secret(s) failed: {names}")
+        print(f"sync_secrets: {len(tally.failed)} secret(s) failed: {names}", file=sys.stderr)
         return EXIT_FAILED
-    changes = sum(counts.get(k, 0) for k in ("created", "updated", "pruned"))
+    changes = sum(tally.counts.get(k, 0) for k in ("created", "updated", "pruned"))
     if args.dry_run and args.detailed_exitcode and changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def run(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parse(argv)
+    try:
+        wanted, source = _inputs(args, environ)
+    except (UsageError, ValueError) as exc:
+        print(f"sync_secrets: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = _usage_problem(args, environ, wanted, source)
+    if problem:
+        print(f"sync_secrets: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    _mask_values(environ, wanted, source)
+    try:
+        client = boto3.client("secretsmanager")
+    except BotoCoreError as exc:  # e.g. no region configured
+        print(f"sync_secrets: cannot create an AWS client: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    syncer = Syncer(client, args.env, args.dry_run, args.kms_key_id, args.require_existing)
+    tally = _Outcomes("(dry run) " if args.dry_run else "")
+    _sync_all(syncer, wanted, source, tally)
+    if args.prune:
+        _prune_stale(syncer, wanted, args.recovery_window_days, tally)
+    return _exit_code(args, environ, tally)
 
 
 if __name__ == "__main__":
