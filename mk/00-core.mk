@@ -1,6 +1,6 @@
 # Everyday work: the tooling environment, tests, lint and formatting (shared by every area).
 
-.PHONY: help venv test test-fast fmt lint clean
+.PHONY: help venv test test-fast test-schedule suite-report fmt lint clean
 
 help: ## List the commands, grouped by area (colour only on a terminal)
 	@python3 $(ROOT)/scripts/make_help.py $(MAKEFILE_LIST)
@@ -24,8 +24,17 @@ NO_CHECKOV    := services/% tests/docs% tests/local% tests/contract% tests/fault
                  tests/pipeline% tests/quality% tests/test_%
 NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),all)
 
+# Two workers, whole files each, longest files first (tests/support/timing.py reads the measured
+# seconds in tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's
+# "most tests first"). Ends with a per-folder durations table.
 test: venv $(if $(NEEDS_CHECKOV),checkov-venv) ## Run the whole test suite (what CI runs)
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+
+test-schedule: ## After a full `make test`: its per-file seconds become the schedule (tests/durations.json)
+	$(PY) -m tests.support.timing
+
+suite-report: ## After a full `make test`: seconds per folder and slowest files, before/after (docs/suite-time.md)
+	$(PY) -m tests.support.suite_report
 
 test-fast: venv ## Only the fast tests (no images, no terraform apply, no browser)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)

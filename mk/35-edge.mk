@@ -20,5 +20,5 @@ publish-static: venv ## Publish FOLDER (default web/) to ENV's site bucket; DELE
 	$(PY) scripts/publish_static.py $(FOLDER) --env $(ENV) $(if $(DELETE),--delete) $(if $(DRY_RUN),--dry-run)
 
 edge-test: venv ## Edge checks against an applied emulator stack, publish script and policy tests
-	$(BIN)/pytest -n 2 --dist loadfile tests/infra/test_edge_stack.py tests/infra/test_edge_publish.py \
+	$(BIN)/pytest -n 2 --dist loadfile tests/infra/test_stack_lifecycle.py tests/infra/test_edge_publish.py \
 	  tests/infra/test_policy_checks.py tests/infra/test_policy_infra.py $(PYTEST_ARGS)

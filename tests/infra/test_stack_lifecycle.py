@@ -2,8 +2,13 @@
 
 In order (one module-scoped emulator, tests depend on the previous ones):
 bootstrap the backend with scripts/bootstrap_backend.py -> init -> apply from scratch -> check the
-result with boto3 -> prove the state lock -> re-plan shows no changes -> plan prod's and dev's
-tfvars and check their HA/cost properties on the plan JSON -> destroy -> nothing left behind.
+result with boto3 (the edge checks of tests/infra/edge_checks.py included) -> prove the state lock
+-> re-plan shows no changes -> the edge steps that need an applied stack (tests/infra/edge_flow.py:
+faults caught, static publish, custom-domain plan, origin secret rotation) -> destroy -> nothing
+left behind.
+ONE apply serves every read of the stack (a second apply of the same stack elsewhere would prove
+nothing more). The plans of prod's and dev's tfvars need no applied stack: they are in
+tests/infra/test_env_plans.py, on an emulator of their own, so the two run on different workers.
 Prints one line naming the checks that ran, and the measured times.
 """
 
@@ -20,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import hcl2
 import manifests
 import pytest
-import quotas
 
+from tests.infra import edge_flow
 from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT, output_dir
@@ -34,10 +38,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 PROJECT = manifests.project_name()
 SERVICES = manifests.load_all()
 ENV = "local"
-IMAGE_TAG = "git-4f9c2e1a7b3d"
-
-# prod's tfvars leave alarm_emails for the team to fill in; the prod plan refuses an empty list.
-EXTRA_VARS = {"prod": ['-var=alarm_emails=["oncall@example.com"]']}
 
 CHECKS: list[str] = []
 TIMES: dict[str, float] = {}
@@ -54,11 +54,6 @@ class Stack:
         self.tf = Terraform(root / "stack", data / "stack", self.env)
         self.backend_file = root / "envs" / ENV / "backend.hcl"
         self.data = data
-
-    def plan_of(self, env: str) -> dict[str, Any]:
-        # Sequential on purpose: a second terraform process hitting the emulator during the
-        # local apply made moto answer a lock PutItem badly (terraform then saw its own lock).
-        return _plan_json(self, env)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.moto.url, **_creds())
@@ -88,6 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     terraform_binary()
     work = tmp_path_factory.mktemp("stack-lifecycle")
     root = copy_tree(work)
+    edge_flow.copy_headers(work)  # infra/stack/edge.tf reads web/security-headers.json
     # The committed backend.hcl of `local` is re-created by the bootstrap script below.
     (root / "envs" / ENV / "backend.hcl").unlink()
     server = MotoServer(output_dir("logs"))
@@ -388,7 +384,7 @@ def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
 
 
 # (tests that inspect the applied edge/WAF/DNS/monitoring resources; they run after the checks
-# above and before the re-plan, the prod/dev plans and the destroy below)
+# above and before the re-plan, the edge steps that change things, and the destroy below)
 
 
 def test_replan_shows_no_changes(stack: Stack) -> None:
@@ -411,88 +407,34 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     CHECKS.append("re-plan after apply: no changes")
 
 
-def _plan_json(stack: Stack, env: str) -> dict[str, Any]:
-    """Plan ``env``'s tfvars against the emulator, with that env's own backend bootstrapped there."""
-    backend_file = stack.data / f"{env}-backend.hcl"
-    done = _bootstrap(stack, env, backend_file)
-    assert done.returncode == 0, done.stderr
-    committed = (REPO_ROOT / "infra" / "envs" / env / "backend.hcl").read_text()
-    assert backend_file.read_text() == committed, (
-        f"committed {env} backend.hcl differs from the bootstrap output"
-    )
-    tf = Terraform(stack.root / "stack", stack.data / env, stack.env)
-    tf.run(
-        "init", "-input=false", "-no-color", f"-backend-config={stack.root / 'envs' / env / 'backend.hcl'}"
-    )
-    plan = tf.run(
-        "plan",
-        "-input=false",
-        "-no-color",
-        "-out=plan.tfplan",
-        stack.var_file(env),
-        f"-var=image_tag={IMAGE_TAG}",
-        "-var=max_retries=2",
-        *EXTRA_VARS.get(env, []),
-    )
-    TIMES[f"plan {env}"] = plan.seconds
-    rendered: dict[str, Any] = tf.run("show", "-json", "plan.tfplan").json()  # type: ignore[assignment]
-    exceeded = [f.line() for f in quotas.check_plan(rendered).exceeded]
-    assert exceeded == [], f"{env} plan exceeds AWS quotas (scripts/quotas.py): {exceeded}"
-    return rendered
+def _edge(stack: Stack) -> edge_flow.EdgeStack:
+    return edge_flow.EdgeStack(stack.moto, stack.root, stack.tf, _outputs(stack), TIMES)
 
 
-def _planned(plan: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
-    return [
-        c["change"]["after"]
-        for c in plan["resource_changes"]
-        if c["type"] == rtype and c["change"]["actions"] == ["create"]
-    ]
+def test_edge_checks_catch_a_public_bucket_and_a_detached_waf(stack: Stack) -> None:
+    edge_flow.faults_are_caught(_edge(stack))
+    CHECKS.append("edge checks fail on a public bucket and a detached WAF (stack put back)")
 
 
-def test_prod_plan_is_highly_available(stack: Stack) -> None:
-    plan = stack.plan_of("prod")
-    subnets = _planned(plan, "aws_subnet")
-    azs = {s["availability_zone"] for s in subnets}
-    assert len(azs) >= 2
-    with (REPO_ROOT / "infra" / "envs" / "prod" / "terraform.tfvars").open() as fh:
-        named = {az.strip('"') for az in hcl2.load(fh)["availability_zones"]}  # hcl2 keeps the quotes
-    assert azs == named, "subnets are in exactly the AZs prod names"
-    assert len(subnets) == 2 * len(azs)
-    assert len(_planned(plan, "aws_nat_gateway")) == len(azs), "prod needs a NAT gateway per AZ"
-    services = _planned(plan, "aws_ecs_service")
-    assert len(services) == len(SERVICES)
-    assert all(s["desired_count"] >= 2 for s in services)
-    assert all(s["capacity_provider_strategy"][0]["capacity_provider"] == "FARGATE" for s in services)
-    assert all(t["min_capacity"] >= 2 for t in _planned(plan, "aws_appautoscaling_target"))
-    assert len(_planned(plan, "aws_appautoscaling_policy")) == 2 * len(SERVICES)
-    (lb,) = _planned(plan, "aws_lb")
-    assert lb["enable_deletion_protection"] is True
-    assert all(t["deletion_protection_enabled"] for t in _planned(plan, "aws_dynamodb_table"))
-    CHECKS.append(f"prod plan: {len(azs)} AZs, NAT per AZ, >=2 tasks, autoscaling, deletion protection")
+def test_edge_publish_static_site(stack: Stack, tmp_path: Path) -> None:
+    edge_flow.publish_static_site(_edge(stack), tmp_path)
+    CHECKS.append("publish_static.py into the applied bucket: uploads and invalidates only changes")
 
 
-def test_prod_refuses_to_plan_without_an_alarm_subscription(stack: Stack) -> None:
-    tf = Terraform(stack.root / "stack", stack.data / "prod", stack.env)  # initialised by the prod plan
-    refused = tf.run(
-        "plan",
-        "-input=false",
-        "-no-color",
-        stack.var_file("prod"),
-        f"-var=image_tag={IMAGE_TAG}",
-        check=False,
-    )
-    assert refused.returncode != 0
-    assert "prod needs at least one alarm_emails address" in refused.output, refused.output[-2000:]
-    CHECKS.append("prod plan refused without alarm_emails")
+def test_edge_created_zone_is_applied_alone_first(stack: Stack) -> None:
+    edge_flow.created_zone_is_applied_alone_first(_edge(stack))
+    CHECKS.append("create_hosted_zone: the zone alone first, no certificate waiting on delegation")
 
 
-def test_dev_plan_is_cheap(stack: Stack) -> None:
-    plan = stack.plan_of("dev")
-    assert len(_planned(plan, "aws_nat_gateway")) == 1
-    services = _planned(plan, "aws_ecs_service")
-    assert all(s["desired_count"] == 1 for s in services)
-    assert all(s["capacity_provider_strategy"][0]["capacity_provider"] == "FARGATE_SPOT" for s in services)
-    CHECKS.append("dev plan: single NAT, Fargate Spot, 1 task")
+def test_edge_custom_domain_plan(stack: Stack) -> None:
+    edge_flow.custom_domain_plan(_edge(stack))
+    CHECKS.append("plan with a custom domain: certificates, aliases, HTTPS origin and listener")
+
+
+def test_edge_origin_secret_rotation_without_downtime(stack: Stack) -> None:
+    """Changes the stack (two applies): the last step before the destroy."""
+    edge_flow.origin_secret_rotation(_edge(stack))
+    CHECKS.append("origin secret rotated in two applies, both values accepted throughout")
 
 
 def test_destroy_leaves_nothing(stack: Stack) -> None:

@@ -1,10 +1,12 @@
-"""The edge, WAF, DNS/TLS and monitoring files of the stack, applied for real against moto.
+"""The edge, WAF, DNS/TLS and monitoring steps that need the applied `local` stack.
 
-One module-scoped emulator and a private copy of infra/: apply the `local` environment, run every
-check of tests/infra/edge_checks.py, publish a small site with scripts/publish_static.py, then plan
-the same stack with a custom domain (certificates, aliases, HTTPS origin) to prove it has no
-dependency cycle and that the ALB knows at plan time it gets an HTTPS listener.
-
+tests/infra/test_stack_lifecycle.py calls these on ITS applied stack (one apply serves every read
+of the stack; the seven checks of tests/infra/edge_checks.py run there too), after its re-plan and
+its prod/dev plans and before its destroy, in this order: the checks catch the faults they exist
+for (and the stack is put back); scripts/publish_static.py against the applied bucket; a plan of
+the same stack with a custom domain (certificates, aliases, HTTPS origin: no dependency cycle, and
+the ALB knows at plan time it gets an HTTPS listener); the origin secret rotated in two applies
+without downtime (this one changes the stack: it runs last, just before the destroy).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,76 +24,45 @@ import manifests
 import pytest
 
 from tests.infra import edge_checks
-from tests.infra.tfkit import Terraform, copy_tree, terraform_binary
+from tests.infra.tfkit import Terraform
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
-from tests.support.tools import REPO_ROOT, output_dir
-
-pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
+from tests.support.tools import REPO_ROOT
 
 ENV = "local"
 
-TIMES: dict[str, float] = {}
 
-
-def _local_backend(infra: Path) -> None:
-    """Give the private copy a local backend (the module's own emulator holds no state bucket)."""
-    (infra / "stack" / "edge_backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
-
-
+@dataclass
 class EdgeStack:
-    def __init__(self, moto: MotoServer, infra: Path, data: Path):
-        self.moto = moto
-        self.infra = infra
-        self.tf = Terraform(infra / "stack", data, {**moto.env, "AWS_MAX_ATTEMPTS": "1"})
+    """The applied stack as these steps see it: emulator, infra copy, terraform, outputs."""
+
+    moto: MotoServer
+    infra: Path
+    tf: Terraform
+    outputs: dict[str, Any]
+    times: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
         self.session = boto3.Session(
             aws_access_key_id=FAKE_AWS_ENV["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=FAKE_AWS_ENV["AWS_SESSION_TOKEN"],
             region_name=REGION,
         )
-        self.outputs: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
 
     @property
     def var_file(self) -> str:
         return f"-var-file={self.infra / 'envs' / ENV / 'terraform.tfvars'}"
 
 
-@pytest.fixture(scope="module")
-def edge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
-    terraform_binary()
-    work = tmp_path_factory.mktemp("edge-stack")
-    infra = copy_tree(work)
+def copy_headers(work: Path) -> None:
+    """The response headers' source of truth, read by infra/stack/edge.tf, beside the infra copy."""
     headers = REPO_ROOT / "web" / "security-headers.json"
-    if headers.exists():  # the response headers' source of truth, read by infra/stack/edge.tf
-        (work / "web").mkdir()
+    if headers.exists():
+        (work / "web").mkdir(exist_ok=True)
         (work / "web" / headers.name).write_text(headers.read_text())
-    _local_backend(infra)
-    server = MotoServer(output_dir("logs"))
-    try:
-        stack = EdgeStack(server, infra, work / "tfdata")
-        started = time.monotonic()
-        stack.tf.run("init", "-input=false", "-no-color")
-        stack.tf.run("apply", "-input=false", "-no-color", "-auto-approve", stack.var_file, timeout=420)
-        TIMES["init+apply"] = time.monotonic() - started
-        stack.outputs = edge_checks.values(stack.tf.run("output", "-json").json())  # type: ignore[arg-type]
-        stack.state = stack.tf.run("show", "-json").json()  # type: ignore[assignment]
-        yield stack
-    finally:
-        server.stop()
-        print(
-            "\nedge stack: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMES.items()),
-            file=sys.stderr,
-        )
 
 
-@pytest.mark.parametrize("check", edge_checks.ALL_CHECKS, ids=lambda c: c.__name__)
-def test_applied_edge(edge_stack: EdgeStack, check) -> None:
-    kwargs = {"state": edge_stack.state} if check is edge_checks.check_deployment_alarms else {}
-    check(edge_stack.session, edge_stack.outputs, edge_stack.moto.url, **kwargs)
-
-
-def test_checks_catch_a_public_bucket_and_a_detached_waf(edge_stack: EdgeStack) -> None:
+def faults_are_caught(edge_stack: EdgeStack) -> None:
     """The checks fail on the faults they exist for (then the stack is put back)."""
     out, url = edge_stack.outputs, edge_stack.moto.url
     s3 = edge_stack.session.client("s3", endpoint_url=url)
@@ -116,7 +87,7 @@ def test_checks_catch_a_public_bucket_and_a_detached_waf(edge_stack: EdgeStack) 
     edge_checks.check_waf(edge_stack.session, out, url)
 
 
-def test_publish_static_site(edge_stack: EdgeStack, tmp_path: Path) -> None:
+def publish_static_site(edge_stack: EdgeStack, tmp_path: Path) -> None:
     """scripts/publish_static.py uploads to the applied bucket and invalidates only what changed."""
     site = tmp_path / "site"
     (site / "assets").mkdir(parents=True)
@@ -144,7 +115,7 @@ def test_publish_static_site(edge_stack: EdgeStack, tmp_path: Path) -> None:
     assert report["invalidated"] == ["/assets/app.js"]
 
 
-def test_a_created_zone_is_applied_alone_first(edge_stack: EdgeStack) -> None:
+def created_zone_is_applied_alone_first(edge_stack: EdgeStack) -> None:
     """create_hosted_zone without hosted_zone_delegated: the zone and nothing that would wait for a
     certificate validation in it; the output says which name servers and which next command."""
     edge_stack.tf.run(
@@ -177,7 +148,7 @@ def test_a_created_zone_is_applied_alone_first(edge_stack: EdgeStack) -> None:
     assert "hosted_zone_delegated only applies with create_hosted_zone" in done.output
 
 
-def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
+def custom_domain_plan(edge_stack: EdgeStack) -> None:
     """As on AWS (no emulator shortcuts) with a domain: certificates in both regions, aliases, HTTPS
     origin and listener, our own CDN policies with the headers of web/security-headers.json, and
     composite deployment alarms wired into the ECS services."""
@@ -195,7 +166,7 @@ def test_custom_domain_plan(edge_stack: EdgeStack) -> None:
         "-var=hosted_zone_delegated=true",
         timeout=300,
     )
-    TIMES["domain plan"] = time.monotonic() - started
+    edge_stack.times["domain plan"] = time.monotonic() - started
     plan = edge_stack.tf.run("show", "-json", "domain.tfplan").json()
     changes = {c["address"]: c for c in plan["resource_changes"]}  # type: ignore[index]
     after = {a: c["change"]["after"] for a, c in changes.items()}
@@ -283,7 +254,7 @@ def _origin_secret_view(stack: EdgeStack) -> dict[str, Any]:
     return {"slots": slots, "sent": sent, "accepted": accepted}
 
 
-def test_origin_secret_rotation_without_downtime(edge_stack: EdgeStack) -> None:
+def origin_secret_rotation(edge_stack: EdgeStack) -> None:
     """Step 1 (new value in the idle slot) keeps CloudFront's value; step 2 switches; both accepted."""
     before = _origin_secret_view(edge_stack)
     assert before["sent"] == ["a"]
@@ -303,4 +274,4 @@ def test_origin_secret_rotation_without_downtime(edge_stack: EdgeStack) -> None:
     assert step2["slots"] == step1["slots"]
     assert step2["sent"] == ["b"], "CloudFront must send the new value after the switch"
     assert step2["accepted"] == {"a", "b"}, "the old value stays accepted until it is retired"
-    TIMES["rotation (2 applies)"] = time.monotonic() - started
+    edge_stack.times["rotation (2 applies)"] = time.monotonic() - started

@@ -1,0 +1,110 @@
+"""Suite time: longest files first, and a per-folder durations table at the end of every run.
+
+Scheduling. `make test` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: xdist hands
+whole files to the two workers in collection order. This plugin sorts the collection by each file's
+measured seconds (tests/durations.json, longest first; a file not listed yet goes last, in its
+usual order), so the long files start at once and the short ones fill the gaps at the end: both
+workers finish close together. The order INSIDE a file never changes (stable sort).
+
+Report. Every run (with or without xdist) sums each file's setup, call and teardown durations
+(as --durations does), prints them per folder with the run's wall time, and writes them to
+test-output/durations-by-file.json. `make test-schedule` copies that file to tests/durations.json
+after a full run, so the schedule follows the suite as it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.support.tools import REPO_ROOT, output_dir
+
+WEIGHTS = REPO_ROOT / "tests" / "durations.json"
+REPORT_NAME = "durations-by-file.json"
+RUN_NAME = "durations-run.json"
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+_seconds: dict[str, float] = defaultdict(float)
+_started = time.monotonic()
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def folder(path: str) -> str:
+    """The folder a file is reported under: tests/<area> or services/<name>, else its parent."""
+    parts = Path(path).parts
+    if len(parts) > 2 and parts[0] in ("tests", "services"):
+        return "/".join(parts[:2])
+    return str(Path(path).parent)
+
+
+def weights() -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(WEIGHTS.read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    seconds = weights()
+    items.sort(key=lambda item: -seconds.get(_file(item.nodeid), 0.0))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _seconds[_file(report.nodeid)] += report.duration
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def table(per_file: dict[str, float], wall: float) -> list[str]:
+    per_folder: dict[str, float] = defaultdict(float)
+    for path, seconds in per_file.items():
+        per_folder[folder(path)] += seconds
+    lines = [f"{'folder':<28}{'seconds':>9}  (sum of test durations; wall time {wall:.0f} s)"]
+    lines += [f"{f:<28}{s:>9.1f}" for f, s in sorted(per_folder.items(), key=lambda kv: -kv[1])]
+    lines.append(f"{'total':<28}{sum(per_folder.values()):>9.1f}")
+    slowest = sorted(per_file.items(), key=lambda kv: -kv[1])[:8]
+    lines.append("slowest files: " + ", ".join(f"{Path(p).name} {s:.0f}s" for p, s in slowest))
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if _is_worker(config) or not _seconds:
+        return
+    wall = time.monotonic() - _started
+    terminalreporter.section("durations per folder")
+    for line in table(_seconds, wall):
+        terminalreporter.write_line(line)
+    report = {k: round(v, 1) for k, v in sorted(_seconds.items(), key=lambda kv: -kv[1])}
+    (output_dir() / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
+    run = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "wall_seconds": round(wall),
+        "workers": getattr(config.option, "numprocesses", None) or 1,
+        "args": " ".join(config.invocation_params.args),
+        "outcome": {k: len(v) for k, v in terminalreporter.stats.items() if k in OUTCOMES},
+    }
+    (output_dir() / RUN_NAME).write_text(json.dumps(run, indent=1) + "\n")
+
+
+def refresh_schedule() -> str:
+    """Merge the last run's per-file seconds into tests/durations.json (files gone are dropped)."""
+    measured = json.loads((output_dir() / REPORT_NAME).read_text())
+    merged = {**weights(), **measured}
+    merged = {k: v for k, v in merged.items() if (REPO_ROOT / k).is_file()}
+    ordered = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+    WEIGHTS.write_text(json.dumps(ordered, indent=1) + "\n")
+    return f"{WEIGHTS.relative_to(REPO_ROOT)}: {len(measured)} file(s) measured, {len(ordered)} listed"
+
+
+if __name__ == "__main__":
+    print(refresh_schedule())

@@ -1,0 +1,75 @@
+"""tests/support/timing.py and suite_report.py: the schedule and the durations report of `make test`."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from tests.support import suite_report, timing
+
+
+def _items(*nodeids: str) -> list:
+    return [SimpleNamespace(nodeid=n) for n in nodeids]
+
+
+def test_longest_files_first_order_inside_a_file_kept_unknown_files_last(monkeypatch, tmp_path) -> None:
+    weights = tmp_path / "durations.json"
+    weights.write_text(json.dumps({"tests/b/test_slow.py": 300.0, "tests/a/test_mid.py": 20.0}))
+    monkeypatch.setattr(timing, "WEIGHTS", weights)
+    items = _items(
+        "tests/a/test_mid.py::t1",
+        "tests/new/test_unknown.py::t1",
+        "tests/b/test_slow.py::t2",
+        "tests/a/test_mid.py::t2",
+        "tests/b/test_slow.py::t1",
+    )
+    timing.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [i.nodeid for i in items] == [
+        "tests/b/test_slow.py::t2",
+        "tests/b/test_slow.py::t1",
+        "tests/a/test_mid.py::t1",
+        "tests/a/test_mid.py::t2",
+        "tests/new/test_unknown.py::t1",
+    ]
+
+
+def test_a_missing_or_broken_schedule_keeps_the_collection_order(monkeypatch, tmp_path) -> None:
+    broken = tmp_path / "durations.json"
+    broken.write_text("{not json")
+    for path in (broken, tmp_path / "absent.json"):
+        monkeypatch.setattr(timing, "WEIGHTS", path)
+        items = _items("tests/z.py::a", "tests/a.py::b")
+        timing.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+        assert [i.nodeid for i in items] == ["tests/z.py::a", "tests/a.py::b"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/infra/test_x.py", "tests/infra"),
+        ("services/orders/tests/test_api.py", "services/orders"),
+        ("tests/test_manifests.py", "tests"),
+    ],
+)
+def test_folders_of_the_report(path: str, expected: str) -> None:
+    assert timing.folder(path) == expected
+
+
+def test_report_sums_per_folder_and_compares_with_the_baseline() -> None:
+    after = {
+        "files": {"tests/infra/a.py": 100.0, "tests/infra/b.py": 50.0, "tests/docs/c.py": 5.0},
+        "run": {"date": "d", "args": "-n 2", "workers": 2, "outcome": {"passed": 3}, "wall_seconds": 120},
+    }
+    before = {
+        "files": {"tests/infra/a.py": 200.0, "tests/pipeline/gone.py": 400.0},
+        "run": {"date": "d0", "command": "pytest -n 2", "wall_seconds": 1200, "note": "n"},
+    }
+    text = suite_report.render(after, before)
+    assert "| tests/infra | 200 | 150 |" in text
+    assert "| tests/pipeline | 400 | 0 |" in text
+    assert "| **total** | 600 | 155 |" in text
+    assert "| gone.py (removed) | 400 | gone |" in text
+    assert "wall 2.0 min" in text
+    assert "wall 20.0 min" in text
