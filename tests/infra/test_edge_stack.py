@@ -61,11 +61,7 @@ class EdgeStack:
 def edge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
     terraform_binary()
     work = tmp_path_factory.mktemp("edge-stack")
-    infra = copy_tree(work)
-    headers = REPO_ROOT / "web" / "security-headers.json"
-    if headers.exists():  # the response headers' source of truth, read by infra/stack/edge.tf
-        (work / "web").mkdir()
-        (work / "web" / headers.name).write_text(headers.read_text())
+    infra = copy_tree(work)  # with web/security-headers.json, read by infra/stack/edge.tf
     _local_backend(infra)
     server = MotoServer(output_dir("logs"))
     try:
