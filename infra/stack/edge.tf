@@ -60,8 +60,9 @@ locals {
 }
 
 # Response headers: web/security-headers.json is their one source of truth (the local edge and the
-# smoke test read it too). Without that file (e.g. a copy of infra/ alone) the module's defaults,
-# which are the same policy, apply.
+# smoke test read it too). Without that file (e.g. a copy of infra/ alone) the module's defaults
+# apply, which are NOT the same policy (their CSP adds upgrade-insecure-requests, their HSTS
+# preload): always plan and apply from a full checkout.
 locals {
   edge_headers_file = "${local.repo_root}/web/security-headers.json"
   edge_headers      = fileexists(local.edge_headers_file) ? jsondecode(file(local.edge_headers_file)) : {}

@@ -54,14 +54,6 @@ class EdgeStack:
         return f"-var-file={self.infra / 'envs' / ENV / 'terraform.tfvars'}"
 
 
-def copy_headers(work: Path) -> None:
-    """The response headers' source of truth, read by infra/stack/edge.tf, beside the infra copy."""
-    headers = REPO_ROOT / "web" / "security-headers.json"
-    if headers.exists():
-        (work / "web").mkdir(exist_ok=True)
-        (work / "web" / headers.name).write_text(headers.read_text())
-
-
 def faults_are_caught(edge_stack: EdgeStack) -> None:
     """The checks fail on the faults they exist for (then the stack is put back)."""
     out, url = edge_stack.outputs, edge_stack.moto.url

@@ -83,7 +83,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     terraform_binary()
     work = tmp_path_factory.mktemp("stack-lifecycle")
     root = copy_tree(work)
-    edge_flow.copy_headers(work)  # infra/stack/edge.tf reads web/security-headers.json
     # The committed backend.hcl of `local` is re-created by the bootstrap script below.
     (root / "envs" / ENV / "backend.hcl").unlink()
     server = MotoServer(output_dir("logs"))

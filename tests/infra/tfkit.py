@@ -34,13 +34,19 @@ def terraform_binary() -> str:
 
 
 def copy_tree(dest: Path) -> Path:
-    """Copy infra/ and services/ manifests to ``dest``; return the copied infra folder."""
+    """Copy infra/, the services/ manifests and web/security-headers.json to ``dest`` (what the
+    stack reads: without the headers file, prod renders the module's default headers policy);
+    return the copied infra folder."""
     shutil.copytree(
         REPO_ROOT / "infra",
         dest / "infra",
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "tfplan*"),
     )
-    for manifest in [REPO_ROOT / "services" / "project.yaml", *REPO_ROOT.glob("services/*/service.yaml")]:
+    # The files outside infra/ the stack reads: the manifests and the site's security headers.
+    read_by_stack = [REPO_ROOT / "web" / "security-headers.json", REPO_ROOT / "services" / "project.yaml"]
+    for manifest in [*read_by_stack, *REPO_ROOT.glob("services/*/service.yaml")]:
+        if not manifest.exists():
+            continue
         target = dest / manifest.relative_to(REPO_ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(manifest, target)
