@@ -219,3 +219,31 @@ def test_cloudfront_distribution_answers_what_it_was_given(moto: MotoServer) -> 
     assert answered["Origins"]["Items"][0]["OriginAccessControlId"] == oac
     assert "ForwardedValues" not in answered["DefaultCacheBehavior"]
     assert "SSLSupportMethod" not in answered["ViewerCertificate"]
+
+
+def test_cloudfront_distribution_keeps_an_origins_vpc_origin(moto: MotoServer) -> None:
+    """Stock moto: an origin's VpcOriginConfig is dropped (the API origin would read back without
+    its VPC origin, a perpetual Terraform diff)."""
+    cf = _client(moto, "cloudfront")
+    config = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "alb-api", "DomainName": "internal-x-alb-1.eu-west-1.elb.amazonaws.com",
+            "VpcOriginConfig": {"VpcOriginId": "vo_0123456789abcdef", "OriginReadTimeout": 30,
+                                "OriginKeepaliveTimeout": 5},
+        }]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "alb-api", "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        },
+        "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+    }  # fmt: skip
+    created = cf.create_distribution(DistributionConfig=config)["Distribution"]
+    answered = cf.get_distribution_config(Id=created["Id"])["DistributionConfig"]
+    origin = answered["Origins"]["Items"][0]
+    assert origin["VpcOriginConfig"] == {
+        "VpcOriginId": "vo_0123456789abcdef", "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5,
+    }  # fmt: skip
+    assert "CustomOriginConfig" not in origin
