@@ -16,10 +16,9 @@ UpdateVpcOrigin, DeleteVpcOrigin, ListVpcOrigins):
 
 The XML of requests and answers is moto's, from botocore's CloudFront model, like every other
 CloudFront call. Installed by scripts/emulator.py. Tried with Terraform: ``aws_cloudfront_vpc_origin``
-applies, re-plans with no change and destroys. Not covered yet: moto's distributions drop an
-origin's ``VpcOriginConfig`` (a distribution naming a VPC origin would not read back as written),
-and AWS's refusal to delete a VPC origin a distribution still uses
-(``CannotDeleteEntityWhileInUse``) is not emulated.
+applies, re-plans with no change and destroys. A distribution's origin keeps its
+``VpcOriginConfig`` through scripts/emu_cloudfront_distribution.py. Not emulated: AWS's refusal to
+delete a VPC origin a distribution still uses (``CannotDeleteEntityWhileInUse``).
 """
 
 from __future__ import annotations

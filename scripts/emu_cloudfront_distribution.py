@@ -8,6 +8,8 @@ CreateDistribution / UpdateDistribution were given, as the CloudFront API refere
 DistributionConfig:
 
 - ``Origin.OriginAccessControlId``: kept (moto dropped it, so an S3 origin lost its OAC);
+- ``Origin.VpcOriginConfig`` (``VpcOriginId``, ``OriginReadTimeout``, ``OriginKeepaliveTimeout``):
+  kept (moto dropped it, so an origin naming a VPC origin read back as one without any config);
 - ``CacheBehavior.ForwardedValues``: answered only when it was given (moto invented the legacy
   ``ForwardedValues`` for behaviours that use a cache policy; AWS omits the legacy cache settings);
 - ``ViewerCertificate.SSLSupportMethod``: answered only when given (moto invented ``sni-only`` for
@@ -17,6 +19,15 @@ DistributionConfig:
 from __future__ import annotations
 
 from typing import Any
+
+
+def _vpc_origin_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The origin's VpcOriginConfig as given; the timeouts as integers (the query parser's strings)."""
+    answer: dict[str, Any] = {"VpcOriginId": config["VpcOriginId"]}
+    for key in ("OriginReadTimeout", "OriginKeepaliveTimeout"):
+        if config.get(key) is not None:
+            answer[key] = int(config[key])
+    return answer
 
 
 def install() -> None:
@@ -32,6 +43,8 @@ def install() -> None:
     def origin(self: Any, config: dict[str, Any]) -> None:
         origin_init(self, config)
         self.origin_access_control_id = config.get("OriginAccessControlId") or ""
+        vpc_origin = config.get("VpcOriginConfig")
+        self.vpc_origin_config = _vpc_origin_config(vpc_origin) if vpc_origin else None
 
     def behaviour(self: Any, config: dict[str, Any]) -> None:
         behaviour_init(self, config)

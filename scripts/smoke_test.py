@@ -4,7 +4,9 @@ Checks, each by name (services and paths come from the manifests):
   <service>-health, <service>-ready    through --base-url (CloudFront, or the local edge); with
                       --revision, health must also name that revision (the image tag the task
                       definition runs): retried until the new tasks are the ones answering
-  alb-<service>-health, alb-<service>-ready   through --alb-url, when given
+  alb-<service>-health, alb-<service>-ready   through --alb-url, when given: only where the load
+                      balancer can be reached (locally; in AWS it is internal, so the pipeline
+                      (scripts/ci/smoke_env.py) never passes it and checks through CloudFront only)
   static-page         the site's index is served with every header in web/security-headers.json
   api-auth-required   a mutating call without X-Api-Key is refused (401/403) and changes nothing
   api-bad-input       an invalid order is answered 4xx with a JSON body

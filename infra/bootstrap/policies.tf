@@ -28,7 +28,8 @@ locals {
     "cloudfront:GetCachePolicy", "cloudfront:GetDistribution", "cloudfront:GetDistributionConfig",
     "cloudfront:GetOriginAccessControl", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetResponseHeadersPolicy",
     "cloudfront:GetFunction", "cloudfront:DescribeFunction", "cloudfront:ListCachePolicies", "cloudfront:ListDistributions",
-    "cloudfront:ListOriginAccessControls", "cloudfront:ListTagsForResource",
+    "cloudfront:ListOriginAccessControls", "cloudfront:ListTagsForResource", "cloudfront:GetVpcOrigin",
+    "cloudfront:ListVpcOrigins",
     "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAnomalyDetectors", "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards", "cloudwatch:ListTagsForResource",
     "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
@@ -219,6 +220,8 @@ data "aws_iam_policy_document" "deploy_platform" {
       values = [
         "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com",
         "ecs.application-autoscaling.amazonaws.com",
+        # AWSServiceRoleForCloudFrontVPCOrigin, created with the account's first VPC origin.
+        "vpcorigin.cloudfront.amazonaws.com",
       ]
     }
   }
@@ -427,6 +430,8 @@ data "aws_iam_policy_document" "deploy_edge" {
       "cloudfront:DeleteResponseHeadersPolicy", "cloudfront:TagResource", "cloudfront:UntagResource",
       "cloudfront:UpdateCachePolicy", "cloudfront:UpdateDistribution", "cloudfront:UpdateOriginAccessControl",
       "cloudfront:UpdateOriginRequestPolicy", "cloudfront:UpdateResponseHeadersPolicy",
+      # The API origin: a VPC origin to the internal ALB (modules/edge/vpc_origin.tf).
+      "cloudfront:CreateVpcOrigin", "cloudfront:DeleteVpcOrigin", "cloudfront:UpdateVpcOrigin",
       "route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource",
       # Certificates for a custom domain_name (modules/dns): in us-east-1 for CloudFront, regional for the ALB.
       "acm:AddTagsToCertificate", "acm:DeleteCertificate", "acm:RemoveTagsFromCertificate", "acm:RequestCertificate",

@@ -1,4 +1,10 @@
-# Edge of the stack: CloudFront in front of the private S3 site bucket and the ALB.
+# Edge of the stack: CloudFront in front of the private S3 site bucket and the internal ALB, which it
+# reaches through a VPC origin (modules/edge/vpc_origin.tf): the CloudFront -> ALB hop stays on AWS's
+# network in every environment. The ALB's security group admits only the CloudFront origin-facing
+# managed prefix list, on the serving port: the security-group prerequisite of the CloudFront
+# developer guide, "Restrict access with VPC origins". (CloudFront also creates a
+# CloudFront-VPCOrigins-Service-SG with the first VPC origin; it cannot be referenced before it
+# exists, so the first apply could not use it: design.md, "The API origin is private".)
 #
 # Contract with main.tf (module "alb" and module "service"), all computed here:
 #   local.edge_alb_ingress_prefix_list_ids  -> module.alb ingress_prefix_list_ids (only CloudFront reaches the ALB)
@@ -79,6 +85,7 @@ module "edge" {
   source = "../modules/edge"
 
   name                       = local.name
+  alb_arn                    = module.alb.arn
   alb_origin_domain_name     = local.edge_dns_enabled ? module.dns[0].origin_hostname : module.alb.dns_name
   alb_origin_protocol_policy = local.edge_dns_enabled ? "https-only" : "http-only"
   api_path_patterns          = local.edge_api_path_patterns

@@ -22,10 +22,11 @@ module "alb" {
 
   name                      = local.name
   vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.public_subnet_ids
+  internal                  = true                              # no public address: CloudFront reaches it
+  subnet_ids                = module.network.private_subnet_ids # through a VPC origin (edge.tf)
   certificate_arn           = local.edge_alb_certificate_arn
   deletion_protection       = var.deletion_protection
-  ingress_prefix_list_ids   = local.edge_alb_ingress_prefix_list_ids # only CloudFront reaches it
+  ingress_prefix_list_ids   = local.edge_alb_ingress_prefix_list_ids # only CloudFront's origin-facing servers
   origin_verify_header      = local.edge_alb_origin_verify_header    # ...and only with the secret header
   access_logs_force_destroy = var.access_logs_force_destroy
 

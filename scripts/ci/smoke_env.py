@@ -83,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke_env: {exc}", file=sys.stderr)
         return 2
     argv_smoke = [sys.executable, str(manifests.REPO_ROOT / "scripts" / "smoke_test.py"), "--base-url", base]
-    # The load balancer answers only requests carrying CloudFront's origin header, so the checks go
-    # through the public URL; in AWS the WAF sits in front of it and must block an injection probe.
+    # The checks go through the public URL only: in AWS the load balancer is internal (a runner
+    # cannot reach it) and answers only requests carrying CloudFront's origin header; the WAF sits
+    # in front of it and must block an injection probe.
     if args.env in ("dev", "prod") and not args.base_url:
         argv_smoke.append("--waf-probe")
     if args.revision:

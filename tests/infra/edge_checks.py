@@ -49,7 +49,8 @@ def _distribution_config(session: boto3.Session, out: dict[str, Any], endpoint_u
 def check_distribution(
     session: boto3.Session, outputs: Mapping[str, Any], endpoint_url: str | None = None
 ) -> None:
-    """Two origins (private S3 site, ALB with the origin header); static default, APIs uncached."""
+    """Two origins (private S3 site, the ALB's VPC origin with the origin header, no internet origin);
+    static default, APIs uncached."""
     out = values(outputs)
     config = _distribution_config(session, out, endpoint_url)
     origins = {o["Id"]: o for o in config["Origins"]["Items"]}
@@ -63,8 +64,14 @@ def check_distribution(
     # The emulator keeps it as AWS does (scripts/emu_cloudfront_distribution.py).
     assert site.get("OriginAccessControlId"), "the S3 origin has no Origin Access Control"
 
-    alb = next((o for o in origins.values() if "CustomOriginConfig" in o), None)
-    assert alb is not None, "no custom (ALB) origin"
+    # No origin is reached over the internet: the ALB only through its VPC origin (private hop).
+    public = sorted(i for i, o in origins.items() if "CustomOriginConfig" in o)
+    assert not public, f"origins {public} are custom (internet) origins"
+    alb = next((o for o in origins.values() if o.get("VpcOriginConfig", {}).get("VpcOriginId")), None)
+    assert alb is not None, "no VPC (ALB) origin"
+    cloudfront = _client(session, "cloudfront", endpoint_url, EDGE_REGION)
+    vpc_origin = cloudfront.get_vpc_origin(Id=alb["VpcOriginConfig"]["VpcOriginId"])["VpcOrigin"]
+    assert vpc_origin["VpcOriginEndpointConfig"]["Arn"] == out["alb_arn"], "the VPC origin is not the ALB"
     headers = {h["HeaderName"] for h in alb.get("CustomHeaders", {}).get("Items", [])}
     assert out["origin_verify_header_name"] in headers, "CloudFront does not add the origin secret header"
 
@@ -149,6 +156,18 @@ def check_waf(session: boto3.Session, outputs: Mapping[str, Any], endpoint_url: 
         assert needed <= redacted, (
             f"{scope}: headers {sorted(needed - redacted)} are not redacted in WAF logs"
         )
+
+
+def check_alb_is_internal(
+    session: boto3.Session, outputs: Mapping[str, Any], endpoint_url: str | None = None
+) -> None:
+    """The ALB has no public address: internal, in the private subnets only."""
+    out = values(outputs)
+    elb = _client(session, "elbv2", endpoint_url)
+    (alb,) = elb.describe_load_balancers(LoadBalancerArns=[out["alb_arn"]])["LoadBalancers"]
+    assert alb["Scheme"] == "internal", f"the ALB is {alb['Scheme']}"
+    subnets = {z["SubnetId"] for z in alb["AvailabilityZones"]}
+    assert subnets == set(out["private_subnet_ids"]), "the ALB is not in exactly the private subnets"
 
 
 def check_alb_admits_only_cloudfront(
@@ -354,6 +373,7 @@ def check_deployment_alarms(
 ALL_CHECKS = (
     check_distribution,
     check_waf,
+    check_alb_is_internal,
     check_alb_admits_only_cloudfront,
     check_alb_requires_origin_header,
     check_bucket_private,

@@ -176,7 +176,10 @@ def custom_domain_plan(edge_stack: EdgeStack) -> None:
     assert viewer["minimum_protocol_version"] == "TLSv1.2_2021"
     origins = {o["origin_id"]: o for o in distribution["origin"]}
     assert origins["alb-api"]["domain_name"] == "origin.shop.example.com"
-    assert origins["alb-api"]["custom_origin_config"][0]["origin_protocol_policy"] == "https-only"
+    assert not origins["alb-api"]["custom_origin_config"], "the ALB must not be an internet origin"
+    assert origins["alb-api"]["vpc_origin_config"], "the ALB must be reached through its VPC origin"
+    (vpc_origin,) = after["module.edge.aws_cloudfront_vpc_origin.alb"]["vpc_origin_endpoint_config"]
+    assert vpc_origin["origin_protocol_policy"] == "https-only"
     records = [c for c in after.values() if c and "alias" in c and c.get("alias")]
     assert {(r["name"], r["type"]) for r in records} >= {
         ("shop.example.com", "A"),

@@ -375,11 +375,14 @@ def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
     from tests.infra import edge_checks
 
     session, outputs = _edge_session(), _outputs(stack)
+    edge_checks.check_alb_is_internal(session, outputs, stack.moto.url)
     edge_checks.check_alb_admits_only_cloudfront(session, outputs, stack.moto.url)
     edge_checks.check_alb_requires_origin_header(session, outputs, stack.moto.url)
     state = stack.tf.run("show", "-json").json()
     edge_checks.check_deployment_alarms(session, outputs, stack.moto.url, state=state)  # type: ignore[arg-type]
-    CHECKS.append("edge: ALB only from CloudFront with the origin header, ECS deployments guarded by alarms")
+    CHECKS.append(
+        "edge: internal ALB, only from CloudFront with the origin header, ECS deployments guarded by alarms"
+    )
 
 
 # (tests that inspect the applied edge/WAF/DNS/monitoring resources; they run after the checks

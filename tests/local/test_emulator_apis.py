@@ -192,6 +192,21 @@ def test_ecs_service_keeps_its_capacity_provider_strategy(moto: MotoServer) -> N
     assert service["deploymentConfiguration"]["alarms"]["alarmNames"] == ["a"]
 
 
+def _distribution(origin: dict[str, Any]) -> dict[str, Any]:
+    """A minimal DistributionConfig whose one origin (and default behaviour's target) is ``origin``."""
+    return {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": origin["Id"], "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+        "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+    }  # fmt: skip
+
+
 def test_cloudfront_distribution_answers_what_it_was_given(moto: MotoServer) -> None:
     """Stock moto: the origin's OAC id is dropped, legacy ForwardedValues and SSLSupportMethod are
     invented (a perpetual Terraform diff on every distribution)."""
@@ -200,22 +215,30 @@ def test_cloudfront_distribution_answers_what_it_was_given(moto: MotoServer) -> 
         OriginAccessControlConfig={"Name": f"oac-{uuid.uuid4().hex[:8]}", "SigningProtocol": "sigv4",
                                    "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"}
     )["OriginAccessControl"]["Id"]  # fmt: skip
-    config = {
-        "CallerReference": uuid.uuid4().hex,
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "site", "DomainName": "site.s3.eu-west-1.amazonaws.com", "OriginAccessControlId": oac,
-            "S3OriginConfig": {"OriginAccessIdentity": ""},
-        }]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-        "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
-    }  # fmt: skip
+    config = _distribution({
+        "Id": "site", "DomainName": "site.s3.eu-west-1.amazonaws.com", "OriginAccessControlId": oac,
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    })  # fmt: skip
     created = cf.create_distribution(DistributionConfig=config)["Distribution"]
     answered = cf.get_distribution_config(Id=created["Id"])["DistributionConfig"]
     assert answered["Origins"]["Items"][0]["OriginAccessControlId"] == oac
     assert "ForwardedValues" not in answered["DefaultCacheBehavior"]
     assert "SSLSupportMethod" not in answered["ViewerCertificate"]
+
+
+def test_cloudfront_distribution_keeps_an_origins_vpc_origin(moto: MotoServer) -> None:
+    """Stock moto: an origin's VpcOriginConfig is dropped (the API origin would read back without
+    its VPC origin, a perpetual Terraform diff)."""
+    cf = _client(moto, "cloudfront")
+    config = _distribution({
+        "Id": "alb-api", "DomainName": "internal-x-alb-1.eu-west-1.elb.amazonaws.com",
+        "VpcOriginConfig": {"VpcOriginId": "vo_0123456789abcdef", "OriginReadTimeout": 30,
+                            "OriginKeepaliveTimeout": 5},
+    })  # fmt: skip
+    created = cf.create_distribution(DistributionConfig=config)["Distribution"]
+    answered = cf.get_distribution_config(Id=created["Id"])["DistributionConfig"]
+    origin = answered["Origins"]["Items"][0]
+    assert origin["VpcOriginConfig"] == {
+        "VpcOriginId": "vo_0123456789abcdef", "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5,
+    }  # fmt: skip
+    assert "CustomOriginConfig" not in origin

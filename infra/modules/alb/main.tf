@@ -1,4 +1,5 @@
-# Public, regional application load balancer in the public subnets of every AZ; access logs to
+# Regional application load balancer in the given subnets of every AZ, internal by default (the
+# stack puts it in the private subnets, reached only by CloudFront's VPC origin); access logs to
 # an encrypted bucket; default action a fixed 404 (403 when an origin header is required); one
 # path rule per service.
 
@@ -159,7 +160,7 @@ resource "aws_s3_bucket_policy" "logs" {
 
 resource "aws_lb" "this" {
   name                       = "${var.name}-alb"
-  internal                   = false
+  internal                   = var.internal
   load_balancer_type         = "application"
   subnets                    = var.subnet_ids
   security_groups            = [aws_security_group.this.id]
@@ -179,7 +180,11 @@ resource "aws_lb" "this" {
 }
 
 # HTTP: redirect to HTTPS when there is a certificate, otherwise serve (fixed 404 by default).
+# Serving HTTP is for the internal ALB without a certificate: only CloudFront's VPC origin reaches
+# it, over AWS's network, never the internet (no public certificate can name an *.elb.amazonaws.com
+# host, so without a domain there is nothing to serve HTTPS with).
 resource "aws_lb_listener" "http" {
+  #checkov:skip=CKV_AWS_2:HTTP only on the internal ALB, reached only by CloudFront's VPC origin over AWS's network; with a certificate it redirects to HTTPS
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"

@@ -14,13 +14,19 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Public subnets, one in every availability zone in use."
+  description = "Subnets, one in every availability zone in use: private ones for an internal ALB, public ones otherwise."
   type        = list(string)
 
   validation {
     condition     = length(var.subnet_ids) >= 2
-    error_message = "An ALB needs public subnets in at least two availability zones."
+    error_message = "An ALB needs subnets in at least two availability zones."
   }
+}
+
+variable "internal" {
+  description = "true: an internal ALB (private addresses only; put it in private subnets and reach it through a CloudFront VPC origin). false: internet-facing (public subnets)."
+  type        = bool
+  default     = true
 }
 
 variable "certificate_arn" {

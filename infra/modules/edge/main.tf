@@ -1,6 +1,6 @@
 # The edge of one environment: a private S3 bucket with the static site, reachable only through
-# CloudFront (Origin Access Control); CloudFront routes the API paths to the ALB and adds a secret
-# origin header (two rotating slots in Secrets Manager) that the ALB checks; access logs go to a
+# CloudFront (Origin Access Control); CloudFront routes the API paths to the internal ALB through a
+# VPC origin (vpc_origin.tf) and adds a secret origin header (two rotating slots in Secrets Manager) that the ALB checks; access logs go to a
 # private log bucket.
 
 data "aws_caller_identity" "current" {}
@@ -393,11 +393,9 @@ resource "aws_cloudfront_distribution" "this" {
     origin_id   = local.alb_origin
     domain_name = var.alb_origin_domain_name
 
-    custom_origin_config {
-      http_port                = 80
-      https_port               = 443
-      origin_protocol_policy   = var.alb_origin_protocol_policy
-      origin_ssl_protocols     = ["TLSv1.2"]
+    # The internal ALB through its VPC origin (vpc_origin.tf), never over the internet.
+    vpc_origin_config {
+      vpc_origin_id            = aws_cloudfront_vpc_origin.alb.id
       origin_read_timeout      = 30
       origin_keepalive_timeout = 5
     }

@@ -18,8 +18,18 @@ variable "alb_origin_domain_name" {
   }
 }
 
+variable "alb_arn" {
+  description = "ARN of the internal ALB that serves the APIs; CloudFront reaches it through a VPC origin."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/app/", var.alb_arn))
+    error_message = "alb_arn must be the ARN of an Application Load Balancer."
+  }
+}
+
 variable "alb_origin_protocol_policy" {
-  description = "https-only when the ALB has a certificate matching alb_origin_domain_name (recommended for prod), http-only otherwise."
+  description = "Protocol of the private VPC-origin hop: https-only when the ALB has a certificate matching alb_origin_domain_name, http-only otherwise."
   type        = string
   default     = "http-only"
 

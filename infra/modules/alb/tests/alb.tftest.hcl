@@ -68,13 +68,13 @@ run "http_only_without_certificate" {
   command = apply
 
   assert {
-    condition     = !aws_lb.this.internal && aws_lb.this.load_balancer_type == "application" && aws_lb.this.drop_invalid_header_fields
-    error_message = "A public ALB dropping invalid headers expected."
+    condition     = aws_lb.this.internal && aws_lb.this.load_balancer_type == "application" && aws_lb.this.drop_invalid_header_fields
+    error_message = "An internal ALB (the default) dropping invalid headers expected."
   }
 
   assert {
     condition     = toset(aws_lb.this.subnets) == toset(["subnet-0a", "subnet-0b"])
-    error_message = "The ALB must sit in every public subnet given."
+    error_message = "The ALB must sit in every subnet given."
   }
 
   assert {

@@ -11,11 +11,15 @@ mock_provider "aws" {
   mock_resource "aws_cloudfront_distribution" {
     defaults = { arn = "arn:aws:cloudfront::123456789012:distribution/EMOCK" }
   }
+  mock_resource "aws_cloudfront_vpc_origin" {
+    defaults = { id = "vo_mock0123456789abcdef" }
+  }
 }
 
 variables {
   name                      = "storefront-test"
-  alb_origin_domain_name    = "storefront-test-123.eu-west-1.elb.amazonaws.com"
+  alb_origin_domain_name    = "internal-storefront-test-123.eu-west-1.elb.amazonaws.com"
+  alb_arn                   = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/storefront-test-alb/50dc6c495c0c9188"
   api_path_patterns         = ["/catalog/*", "/orders/*"]
   origin_secret_name_prefix = "storefront/test/edge/"
   web_acl_arn               = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/t/abc"
@@ -73,6 +77,14 @@ run "routes_static_to_s3_and_apis_to_the_alb" {
     error_message = "without a certificate the default CloudFront certificate is used"
   }
   assert {
+    condition     = one(one([for o in aws_cloudfront_distribution.this.origin : o if o.origin_id == "alb-api"]).vpc_origin_config).vpc_origin_id == aws_cloudfront_vpc_origin.alb.id && alltrue([for o in aws_cloudfront_distribution.this.origin : length(o.custom_origin_config) == 0])
+    error_message = "the API origin must be the ALB's VPC origin, and no origin may be a custom (internet) origin"
+  }
+  assert {
+    condition     = one(aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config).arn == var.alb_arn && one(aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config).origin_protocol_policy == "http-only"
+    error_message = "without a certificate the VPC origin reaches the given ALB over its private HTTP hop"
+  }
+  assert {
     condition     = aws_s3_bucket_public_access_block.site.block_public_policy && aws_s3_bucket_public_access_block.site.restrict_public_buckets && aws_s3_bucket_public_access_block.site.block_public_acls && aws_s3_bucket_public_access_block.site.ignore_public_acls
     error_message = "the site bucket must block every kind of public access"
   }
@@ -120,6 +132,10 @@ run "custom_domain_enforces_tls12" {
   assert {
     condition     = aws_cloudfront_distribution.this.viewer_certificate[0].minimum_protocol_version == "TLSv1.2_2021" && aws_cloudfront_distribution.this.viewer_certificate[0].ssl_support_method == "sni-only"
     error_message = "a custom domain must require TLS 1.2 (2021 policy) with SNI"
+  }
+  assert {
+    condition     = one(aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config).origin_protocol_policy == "https-only" && one(one(aws_cloudfront_vpc_origin.alb.vpc_origin_endpoint_config).origin_ssl_protocols).items == toset(["TLSv1.2"])
+    error_message = "with the ALB's certificate the VPC origin speaks TLS 1.2 only"
   }
 }
 
