@@ -29,7 +29,6 @@ locals {
     "cloudfront:GetOriginAccessControl", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetResponseHeadersPolicy",
     "cloudfront:GetFunction", "cloudfront:DescribeFunction", "cloudfront:ListCachePolicies", "cloudfront:ListDistributions",
     "cloudfront:ListOriginAccessControls", "cloudfront:ListTagsForResource", "cloudfront:GetVpcOrigin",
-    "cloudfront:ListVpcOrigins",
     "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAnomalyDetectors", "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards", "cloudwatch:ListTagsForResource",
     "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",

@@ -174,7 +174,9 @@ def test_network_and_load_balancer(stack: Stack) -> None:
 
     (lb,) = elb.describe_load_balancers(LoadBalancerArns=[outputs["alb_arn"]])["LoadBalancers"]
     assert lb["Type"] == "application"
-    assert {z["SubnetId"] for z in lb["AvailabilityZones"]} == set(outputs["public_subnet_ids"])
+    # Internal, in the private subnets: CloudFront reaches it through its VPC origin only.
+    assert lb["Scheme"] == "internal"
+    assert {z["SubnetId"] for z in lb["AvailabilityZones"]} == set(outputs["private_subnet_ids"])
     attrs = {
         a["Key"]: a["Value"]
         for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]

@@ -224,3 +224,16 @@ run "bad_certificate_arn_is_refused" {
 
   expect_failures = [var.certificate_arn]
 }
+
+run "internet_facing_only_when_asked" {
+  command = plan
+
+  variables {
+    internal = false
+  }
+
+  assert {
+    condition     = !aws_lb.this.internal
+    error_message = "internal = false must give an internet-facing ALB."
+  }
+}
