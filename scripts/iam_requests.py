@@ -173,52 +173,77 @@ def _members(params: Mapping[str, Any], name: str) -> list[str]:
     return [str(v) for k, v in sorted(params.items()) if k.startswith(f"{name}.member.")]
 
 
-def resources(call: Call, prefix: str, secret_arn: SecretArn | None = None) -> list[str | None]:
+Resources = list[str | None]
+
+
+def resources(call: Call, prefix: str, secret_arn: SecretArn | None = None) -> Resources:
     """The ARNs a request names (several for batch deletes), or [None] when not derived."""
-    p = call.params
-    if prefix == "s3":
-        return [call.s3_resource if call.s3_resource and not call.s3_resource.endswith(":::*") else None]
-    if prefix == "dynamodb" and p.get("TableName"):
-        return [_name_or_arn(call, str(p["TableName"]), "dynamodb", f"table/{p['TableName']}")]
     if prefix == "secretsmanager":
-        name = p.get("SecretId") or p.get("Name")
-        if name and secret_arn is not None:
-            return [secret_arn(call.account, call.region, str(name))]
-    if prefix == "logs":
-        arn = p.get("resourceArn")
-        name = p.get("logGroupName") or p.get("logGroupIdentifier")
-        if arn:
-            return [str(arn)]
-        if name:
-            return [_name_or_arn(call, str(name), "logs", f"log-group:{name}")]
-    if prefix == "ecs":
-        return [_ecs_resource(call)]
-    if prefix == "elasticloadbalancing":
-        return [_elb_resource(call)]
-    if prefix == "iam":
-        return [_iam_resource(call)]
-    if prefix == "sns":
-        arn = p.get("TopicArn") or p.get("ResourceArn") or p.get("SubscriptionArn")
-        if arn:
-            return [str(arn) if "SubscriptionArn" not in p else str(arn).rsplit(":", 1)[0]]
-        if p.get("Name"):
-            return [_arn(call, "sns", str(p["Name"]))]
-    if prefix == "cloudwatch":
-        names = _members(p, "AlarmNames") or ([str(p["AlarmName"])] if p.get("AlarmName") else [])
-        if names:
-            return [_arn(call, "cloudwatch", f"alarm:{n}") for n in names]
-        dashboards = _members(p, "DashboardNames") or (
-            [str(p["DashboardName"])] if p.get("DashboardName") else []
-        )
-        if dashboards:
-            return [_arn(call, "cloudwatch", f"dashboard/{d}", region=False) for d in dashboards]
-        if p.get("ResourceARN"):
-            return [str(p["ResourceARN"])]
-    if prefix == "ssm" and p.get("Name"):
-        return [_arn(call, "ssm", f"parameter/{str(p['Name']).lstrip('/')}")]
-    if prefix == "ecr" and p.get("repositoryName"):
-        return [_arn(call, "ecr", f"repository/{p['repositoryName']}")]
-    return [None]
+        found = _secretsmanager_resources(call, secret_arn)
+    else:
+        step = _RESOURCES_BY_PREFIX.get(prefix)
+        found = step(call) if step else None
+    return found if found is not None else [None]
+
+
+# One step per service prefix: the ARNs it derives, or None when the request names none.
+
+
+def _s3_resources(call: Call) -> Resources:
+    return [call.s3_resource if call.s3_resource and not call.s3_resource.endswith(":::*") else None]
+
+
+def _dynamodb_resources(call: Call) -> Resources | None:
+    table = call.params.get("TableName")
+    return [_name_or_arn(call, str(table), "dynamodb", f"table/{table}")] if table else None
+
+
+def _secretsmanager_resources(call: Call, secret_arn: SecretArn | None) -> Resources | None:
+    name = call.params.get("SecretId") or call.params.get("Name")
+    return [secret_arn(call.account, call.region, str(name))] if name and secret_arn is not None else None
+
+
+def _logs_resources(call: Call) -> Resources | None:
+    p = call.params
+    arn = p.get("resourceArn")
+    name = p.get("logGroupName") or p.get("logGroupIdentifier")
+    if arn:
+        return [str(arn)]
+    return [_name_or_arn(call, str(name), "logs", f"log-group:{name}")] if name else None
+
+
+def _sns_resources(call: Call) -> Resources | None:
+    p = call.params
+    arn = p.get("TopicArn") or p.get("ResourceArn") or p.get("SubscriptionArn")
+    if arn:
+        return [str(arn) if "SubscriptionArn" not in p else str(arn).rsplit(":", 1)[0]]
+    return [_arn(call, "sns", str(p["Name"]))] if p.get("Name") else None
+
+
+def _listed(params: Mapping[str, Any], many: str, one: str) -> list[str]:
+    """The names of a batch parameter (``many``), else of its single form (``one``)."""
+    return _members(params, many) or ([str(params[one])] if params.get(one) else [])
+
+
+def _cloudwatch_resources(call: Call) -> Resources | None:
+    p = call.params
+    names = _listed(p, "AlarmNames", "AlarmName")
+    if names:
+        return [_arn(call, "cloudwatch", f"alarm:{n}") for n in names]
+    dashboards = _listed(p, "DashboardNames", "DashboardName")
+    if dashboards:
+        return [_arn(call, "cloudwatch", f"dashboard/{d}", region=False) for d in dashboards]
+    return [str(p["ResourceARN"])] if p.get("ResourceARN") else None
+
+
+def _ssm_resources(call: Call) -> Resources | None:
+    name = call.params.get("Name")
+    return [_arn(call, "ssm", f"parameter/{str(name).lstrip('/')}")] if name else None
+
+
+def _ecr_resources(call: Call) -> Resources | None:
+    repository = call.params.get("repositoryName")
+    return [_arn(call, "ecr", f"repository/{repository}")] if repository else None
 
 
 def _ecs_resource(call: Call) -> str | None:
@@ -297,3 +322,17 @@ def authorizations(
         if role:
             needed.append(("iam:PassRole", str(role), {**context, "iam:PassedToService": service}))
     return needed
+
+
+_RESOURCES_BY_PREFIX: dict[str, Callable[[Call], Resources | None]] = {
+    "s3": _s3_resources,
+    "dynamodb": _dynamodb_resources,
+    "logs": _logs_resources,
+    "ecs": lambda call: [_ecs_resource(call)],
+    "elasticloadbalancing": lambda call: [_elb_resource(call)],
+    "iam": lambda call: [_iam_resource(call)],
+    "sns": _sns_resources,
+    "cloudwatch": _cloudwatch_resources,
+    "ssm": _ssm_resources,
+    "ecr": _ecr_resources,
+}

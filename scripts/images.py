@@ -32,11 +32,7 @@ from pydantic import BaseModel
 from tooling.base_image import BASE_FLAVOURS, DEFAULT_SUITE, ensure_base
 from tooling.image_bench import bench
 from tooling.podman import ImageError, podman, podman_argv, podman_env, unavailable_reason
-
-# image_ref, run_argv: also read as images.<name> by scripts/ci (their home is tooling/).
-from tooling.service_images import OFFICIAL_BASE, build, build_args, image_ref, report, run_argv
-
-__all__ = ["OFFICIAL_BASE", "ImageError", "build_args", "image_ref", "main", "podman", "run_argv"]
+from tooling.service_images import OFFICIAL_BASE, build, build_args, report, run_argv
 
 
 def _services(name: str) -> list[str]:

@@ -32,13 +32,9 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 from tooling import stack_commands, stack_logs
-from tooling.edge_config import caddyfile, edge_env
-from tooling.services import start_order
+from tooling.edge_config import caddyfile
 from tooling.stack_commands import component_names, say
 from tooling.stack_settings import Settings, StackError
-
-# Read as localstack.<name> by scripts/ci/rehearsal.py (their home is tooling/); drop these with it.
-__all__ = ["Settings", "StackError", "caddyfile", "edge_env", "main", "start_order"]
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:

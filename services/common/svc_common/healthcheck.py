@@ -2,6 +2,10 @@
 
 Exits 0 iff ``GET http://127.0.0.1:$PORT$HEALTH_PATH`` answers 200 within 2 seconds, else 1 with a
 one-line reason on stderr. Standard library only, so it works in any image that runs the service.
+
+It reads PORT and HEALTH_PATH with os.environ, not through a pydantic-settings object like serve.py's
+ServeSettings: it runs as a new process every few seconds in each container, and importing pydantic
+there would cost CPU on every check.
 """
 
 from __future__ import annotations

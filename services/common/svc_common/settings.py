@@ -12,8 +12,8 @@ class ServiceSettings(BaseSettings):
     """Environment variables common to all services. Services subclass this to add their own.
 
     The one place a service's code reads its environment. What the process runner needs before
-    any app exists (PORT, HOST, LOG_LEVEL, SHUTDOWN_GRACE_SECONDS, ...) is read by
-    svc_common.serve, and the container health check (svc_common.healthcheck, its own process)
+    any app exists (PORT, HOST, LOG_LEVEL, SHUTDOWN_GRACE_SECONDS, ...) is svc_common.serve's
+    ServeSettings, and the container health check (svc_common.healthcheck, its own process)
     reads PORT and HEALTH_PATH.
     """
 

@@ -18,6 +18,7 @@ from svc_common.fields import patterned
 from svc_common.logs import JsonFormatter
 from svc_common.middleware import RequestContextMiddleware
 from svc_common.security import secret_matches
+from svc_common.serve import ALL_INTERFACES, ServeError, ServeSettings, server_options
 from svc_common.settings import ServiceSettings
 
 
@@ -195,3 +196,48 @@ def test_the_settings_are_the_services_one_reader_of_the_environment(monkeypatch
     finally:
         logs._FIELDS.clear()
         logs._FIELDS.update(saved)
+
+
+_SERVE_VARS = (
+    "APP", "HOST", "PORT", "LOG_LEVEL", "FORWARDED_ALLOW_IPS", "SHUTDOWN_GRACE_SECONDS", "KEEP_ALIVE_SECONDS",
+)  # fmt: skip
+
+
+def _serve_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name in _SERVE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_serve_settings_are_read_once_into_the_uvicorn_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    _serve_env(
+        monkeypatch, PORT=" 8123 ", HOST="", FORWARDED_ALLOW_IPS="10.0.0.0/8", SHUTDOWN_GRACE_SECONDS="6",
+        KEEP_ALIVE_SECONDS="90.5", APP="pkg.main:create_app", LOG_LEVEL="DEBUG",
+    )  # fmt: skip
+    settings = ServeSettings.from_env()
+    options = server_options(settings)
+    assert (settings.app, settings.log_level) == ("pkg.main:create_app", "DEBUG")
+    assert options["port"] == 8123
+    assert options["host"] == ALL_INTERFACES  # an empty HOST means the default
+    assert options["forwarded_allow_ips"] == "10.0.0.0/8"
+    assert options["timeout_keep_alive"] == 90
+    assert options["timeout_graceful_shutdown"] == 5.0
+    _serve_env(monkeypatch, PORT="8123")
+    defaults = server_options(ServeSettings.from_env())
+    assert (defaults["forwarded_allow_ips"], defaults["timeout_keep_alive"]) == ("127.0.0.1", 75)
+    assert defaults["timeout_graceful_shutdown"] == 24.0
+
+
+def test_serve_settings_errors_name_bad_variables_never_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    _serve_env(monkeypatch, PORT="s3cr3t-port", SHUTDOWN_GRACE_SECONDS="0.5", KEEP_ALIVE_SECONDS="hidden")
+    with pytest.raises(ServeError) as caught:
+        ServeSettings.from_env()
+    message = str(caught.value)
+    assert message == (
+        "PORT must be an integer between 1 and 65535; SHUTDOWN_GRACE_SECONDS must be >= 1.0; "
+        "KEEP_ALIVE_SECONDS must be a number of seconds"
+    )
+    _serve_env(monkeypatch, PORT="  ")
+    with pytest.raises(ServeError, match=r"^PORT is not set"):
+        ServeSettings.from_env()
