@@ -2,7 +2,7 @@
 
 APIs moto lacks and our stacks use are added by their own modules, installed from here:
 emu_cloudfront_policies.py, emu_cloudfront_distribution.py, emu_autoscaling_tags.py,
-emu_composite_alarms.py, emu_ecs_service_fields.py.
+emu_composite_alarms.py, emu_ecs_service_fields.py, emu_route53_private_zones.py.
 
 - Security group rule descriptions: AWS keeps the description of every rule (CIDR, referenced
   security group, prefix list) and DescribeSecurityGroupRules returns it. moto 5.2.5 keeps it for
@@ -69,6 +69,7 @@ def install() -> None:
     import emu_cloudfront_policies
     import emu_composite_alarms
     import emu_ecs_service_fields
+    import emu_route53_private_zones
 
     _keep_rule_descriptions()
     emu_cloudfront_distribution.install()  # CloudFront distribution fields kept as given
@@ -76,4 +77,5 @@ def install() -> None:
     emu_autoscaling_tags.install()  # Application Auto Scaling tags
     emu_composite_alarms.install()  # CloudWatch PutCompositeAlarm
     emu_ecs_service_fields.install()  # ECS service settings CreateService dropped
+    emu_route53_private_zones.install()  # a zone created with a VPC is private
     _version_dates()

@@ -364,6 +364,12 @@ data "aws_iam_policy_document" "deploy_services" {
       "servicediscovery:UntagResource", "servicediscovery:UpdateService",
       # What Cloud Map itself calls for CreatePrivateDnsNamespace (AWS Cloud Map API permissions
       # reference); the emulator checks only each API's own action, so these are not exercised.
+      # The same Route 53 actions create and delete the VPC's private zone (modules/private_dns):
+      # CreateHostedZone with the VPC (AWS also checks AssociateVPCWithHostedZone and
+      # ec2:DescribeVpcs for a private zone), records, DeleteHostedZone; tags and reads are in
+      # CdnWafDns and the plan role. Route 53 has no tag or name condition on CreateHostedZone and
+      # zone ARNs carry no account: "*" in the requested regions is as tight as IAM allows.
+      # DisassociateVPCFromHostedZone is not granted: one VPC, set at create, never changed.
       "route53:GetHostedZone", "route53:ListHostedZonesByName", "ec2:DescribeRegions", "ec2:DescribeVpcs",
     ]
     resources = ["*"]

@@ -101,3 +101,14 @@ output "dns_next_step" {
     "When `dig +short NS ${var.domain_name}` lists them, set hosted_zone_delegated = true in infra/envs/${var.environment}/terraform.tfvars and deploy again.",
   ]) : null
 }
+
+output "private_dns" {
+  description = "Private zone of the VPC and its names: api (A/alias) and alb (CNAME) for the internal ALB, cdn (CNAME) for the distribution."
+  value = {
+    zone_id   = module.private_dns.zone_id
+    zone_name = module.private_dns.zone_name
+    alb_alias = module.private_dns.alb_alias_name
+    alb_cname = module.private_dns.alb_cname
+    cdn_cname = module.private_dns.cdn_cname
+  }
+}

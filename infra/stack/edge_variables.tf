@@ -130,3 +130,14 @@ variable "anomaly_band_width" {
   type        = number
   default     = 3
 }
+
+variable "private_zone_name" {
+  description = "Private hosted zone of the VPC with the ALB's and the distribution's names (modules/private_dns). null: <project>-<environment>.internal (distinct from the Cloud Map namespace <environment>.<project>.internal)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.private_zone_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", coalesce(var.private_zone_name, "-")))
+    error_message = "private_zone_name must be a lower-case DNS name without a trailing dot."
+  }
+}

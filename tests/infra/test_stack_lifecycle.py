@@ -374,16 +374,18 @@ def test_edge_cloudfront_waf_bucket_and_alarms(stack: Stack) -> None:
 
 def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
     """Part 2 checks that need the edge wiring in main.tf and the alb/ecs_service modules."""
-    from tests.infra import edge_checks
+    from tests.infra import dns_checks, edge_checks
 
     session, outputs = _edge_session(), _outputs(stack)
     edge_checks.check_alb_is_internal(session, outputs, stack.moto.url)
     edge_checks.check_alb_admits_only_cloudfront(session, outputs, stack.moto.url)
     edge_checks.check_alb_requires_origin_header(session, outputs, stack.moto.url)
+    dns_checks.check_private_zone(session, outputs, stack.moto.url)
     state = stack.tf.run("show", "-json").json()
     edge_checks.check_deployment_alarms(session, outputs, stack.moto.url, state=state)  # type: ignore[arg-type]
     CHECKS.append(
-        "edge: internal ALB, only from CloudFront with the origin header, ECS deployments guarded by alarms"
+        "edge: internal ALB, only from CloudFront with the origin header, ECS deployments guarded by alarms;"
+        " private zone of the VPC: ALB alias + CNAME, distribution CNAME"
     )
 
 

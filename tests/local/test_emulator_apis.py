@@ -242,3 +242,17 @@ def test_cloudfront_distribution_keeps_an_origins_vpc_origin(moto: MotoServer) -
         "VpcOriginId": "vo_0123456789abcdef", "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5,
     }  # fmt: skip
     assert "CustomOriginConfig" not in origin
+
+
+def test_route53_zone_created_with_a_vpc_is_private(moto: MotoServer) -> None:
+    """Stock moto: a zone created with a VPC but no HostedZoneConfig.PrivateZone (what the AWS
+    provider sends) was public and forgot its VPC (a replacement planned after every apply)."""
+    vpc = _client(moto, "ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    route53 = _client(moto, "route53")
+    zone = route53.create_hosted_zone(
+        Name=f"z{uuid.uuid4().hex[:6]}.internal", CallerReference=uuid.uuid4().hex,
+        VPC={"VPCRegion": REGION, "VPCId": vpc}, HostedZoneConfig={"Comment": "c"},
+    )["HostedZone"]  # fmt: skip
+    answered = route53.get_hosted_zone(Id=zone["Id"])
+    assert answered["HostedZone"]["Config"]["PrivateZone"] is True
+    assert answered["VPCs"] == [{"VPCRegion": REGION, "VPCId": vpc}]

@@ -2,6 +2,9 @@
 # (us-east-1 for CloudFront, the stack's region for the ALB) and alias records:
 #   app_hostname    -> CloudFront (A and AAAA)
 #   origin_hostname -> ALB (A), the name CloudFront's HTTPS origin connection verifies.
+#   cdn_hostname    -> CNAME to the distribution's *.cloudfront.net name (a name that finds the
+#                      distribution; CloudFront serves only app_hostname, its alias).
+# The ALB's CNAME is in the VPC's private zone (modules/private_dns): the ALB is internal.
 # A zone created here answers nothing until the domain is delegated to its name servers, and ACM
 # validates a certificate only through the public DNS: the validation would wait until it times
 # out. So a created zone comes first alone (delegated = false: the zone and its name servers,
@@ -9,6 +12,7 @@
 
 locals {
   origin_hostname = coalesce(var.origin_hostname, "origin.${var.app_hostname}")
+  cdn_hostname    = "cdn.${var.app_hostname}"
   zone_id         = var.create_zone ? aws_route53_zone.this[0].zone_id : data.aws_route53_zone.this[0].zone_id
   ready           = !var.create_zone || var.delegated
   records         = local.ready ? 1 : 0
@@ -148,4 +152,13 @@ resource "aws_route53_record" "origin" {
     zone_id                = var.alb_zone_id
     evaluate_target_health = true
   }
+}
+
+resource "aws_route53_record" "cdn" {
+  count   = local.records
+  zone_id = local.zone_id
+  name    = local.cdn_hostname
+  type    = "CNAME"
+  ttl     = 300
+  records = [var.cloudfront_domain_name]
 }

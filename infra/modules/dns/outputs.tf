@@ -32,3 +32,8 @@ output "ready" {
   description = "Certificates and records exist (false: a created zone waits for its delegation)."
   value       = local.ready
 }
+
+output "cdn_hostname" {
+  description = "CNAME name of the distribution in the public zone."
+  value       = local.cdn_hostname
+}

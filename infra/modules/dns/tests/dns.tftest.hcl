@@ -45,6 +45,10 @@ run "existing_zone_gets_alias_records_and_two_certificates" {
     error_message = "the origin name must alias to the ALB"
   }
   assert {
+    condition     = aws_route53_record.cdn[0].name == "cdn.shop.example.com" && aws_route53_record.cdn[0].type == "CNAME" && aws_route53_record.cdn[0].records == toset(["d111111abcdef8.cloudfront.net"])
+    error_message = "cdn.<app_hostname> must be a CNAME to the distribution"
+  }
+  assert {
     condition     = aws_acm_certificate.cloudfront[0].domain_name == "shop.example.com" && aws_acm_certificate.alb[0].domain_name == "origin.shop.example.com"
     error_message = "one certificate per name: CloudFront's (us-east-1) and the ALB's"
   }
@@ -92,7 +96,7 @@ run "created_zone_waits_for_its_delegation" {
     error_message = "no certificate may wait for validation in a zone nobody delegated to yet"
   }
   assert {
-    condition     = length(aws_route53_record.validation) + length(aws_route53_record.app) + length(aws_route53_record.origin) == 0 && !output.ready
+    condition     = length(aws_route53_record.validation) + length(aws_route53_record.app) + length(aws_route53_record.origin) + length(aws_route53_record.cdn) == 0 && !output.ready
     error_message = "no record before the delegation"
   }
 }
