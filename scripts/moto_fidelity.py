@@ -2,7 +2,8 @@
 
 APIs moto lacks and our stacks use are added by their own modules, installed from here:
 emu_cloudfront_policies.py, emu_cloudfront_distribution.py, emu_autoscaling_tags.py,
-emu_composite_alarms.py, emu_ecs_service_fields.py, emu_route53_private_zones.py.
+emu_composite_alarms.py, emu_ecs_service_fields.py, emu_route53_private_zones.py,
+emu_s3_default_encryption.py.
 
 - Security group rule descriptions: AWS keeps the description of every rule (CIDR, referenced
   security group, prefix list) and DescribeSecurityGroupRules returns it. moto 5.2.5 keeps it for
@@ -70,6 +71,7 @@ def install() -> None:
     import emu_composite_alarms
     import emu_ecs_service_fields
     import emu_route53_private_zones
+    import emu_s3_default_encryption
 
     _keep_rule_descriptions()
     emu_cloudfront_distribution.install()  # CloudFront distribution fields kept as given
@@ -78,4 +80,5 @@ def install() -> None:
     emu_composite_alarms.install()  # CloudWatch PutCompositeAlarm
     emu_ecs_service_fields.install()  # ECS service settings CreateService dropped
     emu_route53_private_zones.install()  # a zone created with a VPC is private
+    emu_s3_default_encryption.install()  # every bucket has SSE-S3 unless told otherwise
     _version_dates()

@@ -47,3 +47,23 @@ def test_security_group_rules_keep_their_descriptions(moto: MotoServer) -> None:
     assert described[80] == "from b"  # stock moto: None
     assert described[81] == "from a CIDR"
     assert described[443] == "to s3"  # stock moto: None
+
+
+def test_every_bucket_has_sse_s3_default_encryption(moto: MotoServer) -> None:
+    """AWS: every bucket has SSE-S3 default encryption; deleting a configuration puts it back."""
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto.url)
+    bucket = "fidelity-default-encryption"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    sse_s3 = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+
+    def rules() -> list[dict[str, object]]:
+        return s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+
+    assert rules() == [sse_s3]  # stock moto: ServerSideEncryptionConfigurationNotFoundError
+    put = s3.put_object(Bucket=bucket, Key="a", Body=b"x")
+    assert put["ServerSideEncryption"] == "AES256"  # stock moto: no header
+    kms = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [kms]})
+    assert rules() == [kms]
+    s3.delete_bucket_encryption(Bucket=bucket)
+    assert rules() == [sse_s3]  # stock moto: not found again
