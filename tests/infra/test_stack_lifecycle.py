@@ -3,7 +3,8 @@
 In order (one module-scoped emulator, tests depend on the previous ones):
 bootstrap the backend with scripts/bootstrap_backend.py -> init -> apply from scratch -> check the
 result with boto3 (the edge checks of tests/infra/edge_checks.py included) -> prove the state lock
--> re-plan shows no changes -> the edge steps that need an applied stack (tests/infra/edge_flow.py:
+-> re-plan shows no changes -> drift report empty once a plan is applied (tests/infra/drift_checks.py)
+-> the edge steps that need an applied stack (tests/infra/edge_flow.py:
 faults caught, static publish, custom-domain plan, origin secret rotation) -> destroy -> nothing
 left behind.
 ONE apply serves every read of the stack (a second apply of the same stack elsewhere would prove
@@ -18,6 +19,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,7 +30,7 @@ import boto3
 import manifests
 import pytest
 
-from tests.infra import edge_flow
+from tests.infra import drift_checks, edge_flow
 from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT, output_dir
@@ -411,6 +413,16 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     assert changed == [], f"re-plan after apply wants to change: {changed}"
     assert plan.returncode == 0, "re-plan after apply is not empty"
     CHECKS.append("re-plan after apply: no changes")
+
+
+def test_drift_report_is_empty(stack: Stack) -> None:
+    """tests/infra/drift_checks.py: only creation-time drift, none once a plan is applied."""
+    started = time.monotonic()
+    drifted = drift_checks.check_drift_report_empty(
+        stack.tf, stack.var_file(ENV), "replan.tfplan", stack.data
+    )
+    TIMES["drift check"] = time.monotonic() - started
+    CHECKS.append(f"drift: {drifted} creation-time only, none after a deploy's apply (drift issue closes)")
 
 
 def _edge(stack: Stack) -> edge_flow.EdgeStack:
