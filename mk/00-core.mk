@@ -1,21 +1,34 @@
 # Everyday work: the tooling environment, tests, lint and formatting (shared by every area).
 
-.PHONY: help venv test test-fast test-schedule suite-report fmt lint clean
+.PHONY: help venv venv-deploy test test-fast test-schedule suite-report fmt lint clean
 
 help: ## List the commands, grouped by area (colour only on a terminal)
 	@python3 $(ROOT)/scripts/make_help.py $(MAKEFILE_LIST)
 
 # The venv records the SHA-256 of the lock it was installed from (.venv/.installed): `make venv`
 # reinstalls only when the lock's CONTENT changed, never because a checkout or copy touched it.
-LOCK_SHA = $(shell sha256sum requirements/dev.txt | cut -d' ' -f1)
+# `make venv-deploy` installs only requirements/deploy.txt (19 packages: what the pipeline's build
+# and deploy jobs run, tests/pipeline/test_deploy_toolchain.py) instead of the whole dev toolchain;
+# a full venv satisfies it (same versions, a superset), and a later `make venv` completes it.
+# Targets that run only deploy scripts (sync-secrets, publish-static) need only venv-deploy.
+FULL_SHA   = $(shell sha256sum requirements/dev.txt | cut -d' ' -f1)
+DEPLOY_SHA = $(shell sha256sum requirements/deploy.txt | cut -d' ' -f1)
+# $(call install_venv,LOCK,ITS_SHA): install LOCK unless the venv holds it or the full toolchain.
+define install_venv
+	@installed="$$(cat $(VENV)/.installed 2>/dev/null || true)"; \
+	if [ "$$installed" != "$(2)" ] && [ "$$installed" != "$(FULL_SHA)" ]; then \
+	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
+	  echo "installing the tooling venv from $(1)"; \
+	  $(PY) -m pip install --quiet --require-hashes -r $(1); \
+	  echo "$(2)" > $(VENV)/.installed; \
+	fi
+endef
 
 venv: ## Create the tooling virtualenv from the hashed lock (again only when the lock changed)
-	@if [ "$$(cat $(VENV)/.installed 2>/dev/null)" != "$(LOCK_SHA)" ]; then \
-	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
-	  echo "installing the tooling venv from requirements/dev.txt"; \
-	  $(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt; \
-	  echo "$(LOCK_SHA)" > $(VENV)/.installed; \
-	fi
+	$(call install_venv,requirements/dev.txt,$(FULL_SHA))
+
+venv-deploy: ## Only the deploy jobs' packages (requirements/deploy.txt; a full venv already has them)
+	$(call install_venv,requirements/deploy.txt,$(DEPLOY_SHA))
 
 # checkov's own venv (~1.5 min to build) only when the tests run may need it (tests/infra): not for
 # `make test PYTEST_ARGS=services/reviews` and the like. Unknown words keep it, to be safe.

@@ -15,7 +15,7 @@ checkov: ## checkov with our custom policies over infra/ (skips in policies/.che
 	@test -x $(EDGE_CHECKOV) || $(MAKE) checkov-venv
 	$(EDGE_CHECKOV) --config-file policies/.checkov.yaml --skip-download --quiet -d infra
 
-publish-static: venv ## Publish FOLDER (default web/) to ENV's site bucket; DELETE=1 removes stale files
+publish-static: venv-deploy ## Publish FOLDER (default web/) to ENV's site bucket; DELETE=1 removes stale files
 	@case "$(ENV)" in dev|prod|local) ;; *) echo "ENV must be dev, prod or local (got '$(ENV)')" >&2; exit 2;; esac
 	$(PY) scripts/publish_static.py $(FOLDER) --env $(ENV) $(if $(DELETE),--delete) $(if $(DRY_RUN),--dry-run)
 

@@ -95,7 +95,7 @@ REVISION       ?=
 # reads secrets only when a task starts; in an empty account the apply's first deployment cannot
 # start any task, the values did not exist yet), waiting until its tasks run.
 .PHONY: sync-secrets
-sync-secrets: venv ## Write ENV's secret values (env SERVICE_SECRETS: KEY=VALUE lines) into Secrets Manager, then roll services that need them
+sync-secrets: venv-deploy ## Write ENV's secret values (env SERVICE_SECRETS: KEY=VALUE lines) into Secrets Manager, then roll services that need them
 	@case "$(ENV)" in dev|prod|local) ;; *) echo "ENV must be dev, prod or local (got '$(ENV)')" >&2; exit 2;; esac
 	@if [ -z "$${SERVICE_SECRETS:-}" ]; then \
 	  echo "::error title=SERVICE_SECRETS is empty::the secret SERVICE_SECRETS of the GitHub environment $(ENV) is empty or missing" >&2; exit 1; fi
