@@ -12,3 +12,20 @@ bench: venv ## Load, latency, cold start and `make up` timings; writes docs/benc
 
 bench-calls: venv ## DynamoDB and orders->catalog calls per operation vs minimum and baseline (~20 s); updates docs/benchmarks.md
 	$(PY) scripts/bench/calls.py --update-doc docs/benchmarks.md $(CALLS_ARGS)
+
+# The two toolchains the pipeline's setup action installs (design.md, "Time to production"), each
+# fresh (no pip cache) into a throwaway folder, back to back: seconds, size and load average.
+# Needs the package index, like `make venv`.
+BENCH_VENVS ?= $(STATE)/bench-venvs
+
+.PHONY: bench-venvs
+bench-venvs: ## Fresh `make venv-deploy` vs fresh `make venv`: seconds, MB and load, back to back
+	@rm -rf $(BENCH_VENVS); mkdir -p $(BENCH_VENVS)
+	@for target in venv-deploy venv; do \
+	  load="$$(cut -d' ' -f1 /proc/loadavg)"; start=$$(date +%s.%N); \
+	  PIP_NO_CACHE_DIR=1 $(MAKE) $$target VENV=$(BENCH_VENVS)/$$target >/dev/null; \
+	  end=$$(date +%s.%N); \
+	  printf '%-12s %6.1f s  %5s MB  load %s -> %s\n' "$$target" "$$(python3 -c "print($$end - $$start)")" \
+	    "$$(du -sm $(BENCH_VENVS)/$$target | cut -f1)" "$$load" "$$(cut -d' ' -f1 /proc/loadavg)"; \
+	done
+	@rm -rf $(BENCH_VENVS)

@@ -1,7 +1,7 @@
 """The deploy toolchain (requirements/deploy.txt) holds what the jobs that ask for it run.
 
 Jobs on the build and deploy lanes ask `.github/actions/setup` for ``toolchain: deploy`` and get a
-venv of 20 packages instead of the whole dev toolchain. A job that then runs a script importing
+venv of 19 packages instead of the whole dev toolchain. A job that then runs a script importing
 something outside that lock would fail on GitHub on first contact: these tests read every such
 job's commands (``make`` targets expanded by ``make -n``), follow the imports of the scripts they
 run, and check them against the lock, statically and by starting each script in a venv that holds
@@ -28,6 +28,7 @@ from tests.pipeline.toolchain import (
     setup_jobs,
     unmet,
 )
+from tests.pipeline.workflows import load
 from tests.support.tools import MAKE_CHANNELS, REPO_ROOT
 
 JOBS = setup_jobs()
@@ -164,3 +165,27 @@ def test_a_full_venv_counts_as_a_deploy_venv_and_not_the_reverse(tmp_path: Path)
             assert f"pip -m pip install --quiet --require-hashes -r {lock}" in result.stdout
             stamp = full_sha if toolchain == "full" else deploy_sha
             assert (venv / ".installed").read_text().strip() == stamp
+
+
+def _setup_venv_step(toolchain: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The setup action's venv step as GitHub runs it (bash), with a `make` that only says what it got."""
+    action = load(REPO_ROOT / ".github" / "actions" / "setup" / "action.yml")
+    (step,) = [s for s in action["runs"]["steps"] if s.get("name") == "Tooling venv"]
+    assert step["env"] == {"TOOLCHAIN": "${{ inputs.toolchain }}"}
+    fake_make = tmp_path / "make"
+    fake_make.write_text('#!/bin/sh\necho "make $*"\n')
+    fake_make.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:{os.environ.get('PATH', '')}", "TOOLCHAIN": toolchain}
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_the_setup_input_chooses_the_venv_and_refuses_anything_else(tmp_path: Path) -> None:
+    action = load(REPO_ROOT / ".github" / "actions" / "setup" / "action.yml")
+    assert action["inputs"]["toolchain"]["default"] == "full"
+    assert _setup_venv_step("full", tmp_path).stdout == "make venv\n"
+    assert _setup_venv_step("deploy", tmp_path).stdout == "make venv-deploy\n"
+    wrong = _setup_venv_step("small", tmp_path)
+    assert wrong.returncode == 2
+    assert wrong.stdout == "::error::toolchain must be full or deploy (got 'small')\n"

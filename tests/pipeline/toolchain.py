@@ -4,7 +4,8 @@ A job asks `.github/actions/setup` for a toolchain: ``full`` (requirements/dev.t
 (requirements/deploy.txt). Its commands are the ``run:`` texts of its steps and of the local
 composite actions it uses; each ``make TARGET`` in them is expanded with ``make -n`` (the recipes
 make would run, prerequisites included). In those commands, ``.venv/bin/python SCRIPT`` runs a
-script, ``.venv/bin/python -m MODULE`` a module and ``.venv/bin/TOOL`` a console script.
+script, ``.venv/bin/python -m MODULE`` a module and ``.venv/bin/TOOL`` a console script; a target
+that installs a lock (``venv``, ``venv-deploy``) shows it as ``--require-hashes -r <lock>``.
 
 A script's imports are read from its source (every ``import``, at any depth, except under
 ``if TYPE_CHECKING:``), following our own modules and the scripts it starts by file name, so an
