@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections import defaultdict
 from types import SimpleNamespace
 
 import pytest
+from bench.report import SUITE_BEGIN, suite_block, with_suite_block
 
 from tests.support import suite_report, timing
 
@@ -73,3 +77,55 @@ def test_report_sums_per_folder_and_compares_with_the_baseline() -> None:
     assert "| gone.py (removed) | 400 | gone |" in text
     assert "wall 2.0 min" in text
     assert "wall 20.0 min" in text
+
+
+def test_each_phase_carries_the_cpu_of_the_worker_and_its_children(monkeypatch) -> None:
+    """A child process's CPU (terraform, act, podman...) counts for the test that waited for it."""
+    monkeypatch.setitem(timing._cpu_at, "last", timing.cpu_now())
+    monkeypatch.setattr(timing, "_cpu", defaultdict(float))
+    monkeypatch.setattr(timing, "_seconds", defaultdict(float))
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    report = SimpleNamespace(nodeid="tests/x/test_a.py::t", duration=2.0, user_properties=[])
+    wrapper = timing.pytest_runtest_makereport(None, None)  # type: ignore[arg-type]
+    next(wrapper)
+    with pytest.raises(StopIteration):
+        wrapper.send(SimpleNamespace(get_result=lambda: report))
+    ((key, spent),) = report.user_properties
+    assert key == timing.CPU_KEY
+    assert spent >= 0.4
+    timing.pytest_runtest_logreport(report)  # type: ignore[arg-type]
+    assert timing._cpu["tests/x/test_a.py"] == spent
+    assert timing._seconds["tests/x/test_a.py"] == 2.0
+
+
+def test_benchmarks_get_the_per_folder_block_and_bench_keeps_it() -> None:
+    after = {
+        "files": {"tests/infra/a.py": 100.0, "tests/infra/b.py": 50.0, "tests/docs/c.py": 5.0},
+        "cpu": {"tests/infra/a.py": 30.0, "tests/infra/b.py": 10.0, "tests/docs/c.py": 4.0},
+        "run": {
+            "date": "d",
+            "args": "-n 2 --dist loadfile",
+            "workers": 2,
+            "outcome": {"passed": 3},
+            "wall_seconds": 120,
+            "load_average": [1.5, 3.25],
+        },
+    }
+    block = suite_report.benchmarks_block(after)
+    assert "| tests/infra | 2 | 150 | 40 |" in block
+    assert "| tests/docs | 1 | 5 | 4 |" in block
+    assert "| **total** | 3 | 155 | 44 |" in block
+    assert "`pytest -n 2 --dist loadfile`" in block
+    assert "load average 1.5 at the start, 3.25 at the end" in block
+    doc = "# Benchmarks\n\nrows\n"
+    written = with_suite_block(doc, block)
+    assert written.startswith(doc)
+    assert suite_block(written) == block
+    newer = block.replace("| 150 |", "| 90 |")
+    rewritten = with_suite_block(written, newer)
+    assert suite_block(rewritten) == newer
+    assert rewritten.count(SUITE_BEGIN) == 1
+    # `make bench` renders a document without the block and carries the old one over.
+    assert suite_block(with_suite_block("# Benchmarks\n\nnew rows\n", suite_block(rewritten))) == newer
+    assert with_suite_block(doc, "") == doc

@@ -15,8 +15,31 @@ MIDDLEWARE_US_TARGET = 10.0  # CPU our middleware and its access line may add to
 HEALTH_ROUNDS = 3  # interleaved rows of the bare app's and catalog's health through the edge
 
 
+# docs/benchmarks.md ends with the test suite's seconds per folder, a block written by `make
+# suite-report` (tests/support/suite_report.py) after a full `make test`; `make bench` keeps it.
+SUITE_BEGIN = "<!-- suite-time: written by make suite-report -->"
+SUITE_END = "<!-- /suite-time -->"
+
+
 def say(msg: str) -> None:
     print(msg, flush=True)
+
+
+def suite_block(text: str) -> str:
+    """The suite-time block of a benchmarks document (markers included), or "" when it has none."""
+    start = text.find(SUITE_BEGIN)
+    end = text.find(SUITE_END, start + 1)
+    return text[start : end + len(SUITE_END)] if start >= 0 and end > start else ""
+
+
+def with_suite_block(text: str, block: str) -> str:
+    """``text`` with its suite-time block replaced by ``block`` (appended when it has none)."""
+    if not block:
+        return text
+    old = suite_block(text)
+    if old:
+        return text.replace(old, block)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
 FAULTS_TEXT = [

@@ -2,23 +2,31 @@
 
     python -m tests.support.suite_report        (make suite-report)
 
-Reads test-output/durations-by-file.json and test-output/durations-run.json (tests/support/timing.py
-writes them at the end of every run) and the committed baseline docs/suite-time-baseline.json
-(the same two parts, from the run before a change). Writes docs/suite-time.md; prints its path.
+Reads test-output/durations-by-file.json, cpu-by-file.json and durations-run.json
+(tests/support/timing.py writes them at the end of every run) and the committed baseline
+docs/suite-time-baseline.json (the same parts, from the run before a change). Writes
+docs/suite-time.md, and the seconds and CPU seconds per folder into the suite-time block of
+docs/benchmarks.md (which `make bench` keeps); prints both paths.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tests.support.timing import REPORT_NAME, RUN_NAME, folder
+from tests.support.timing import CPU_NAME, REPORT_NAME, RUN_NAME, folder
 from tests.support.tools import REPO_ROOT, output_dir
 
+if str(REPO_ROOT / "scripts") not in sys.path:  # `python -m` from the repository root, as make runs it
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+from bench.report import SUITE_BEGIN, SUITE_END, with_suite_block
+
 DOC = REPO_ROOT / "docs" / "suite-time.md"
+BENCHMARKS = REPO_ROOT / "docs" / "benchmarks.md"
 BASELINE = REPO_ROOT / "docs" / "suite-time-baseline.json"
 
 
@@ -76,14 +84,52 @@ def render(after: dict[str, Any], before: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load(run: dict[str, Any]) -> str:
+    start, end = run.get("load_average") or ("?", "?")
+    return f"1-minute load average {start} at the start, {end} at the end"
+
+
+def benchmarks_block(after: dict[str, Any]) -> str:
+    """The per-folder seconds of the last full run, for docs/benchmarks.md (between its markers)."""
+    files, cpu, run = after["files"], after.get("cpu", {}), after["run"]
+    dirs, cpu_dirs = per_folder(files), per_folder({f: cpu.get(f, 0.0) for f in files})
+    counts = per_folder(dict.fromkeys(files, 1.0))
+    lines = [
+        SUITE_BEGIN,
+        "## Test suite time per folder",
+        "",
+        "Written by `make suite-report` from the last full `make test` "
+        f"(`pytest {run['args']}`, {run['workers']} workers), {run['date']}; do not edit by hand. "
+        "Seconds are the sum of each test's setup, call and teardown (what `--durations` reports), "
+        "so they add up across the workers; CPU seconds are user + system time of the worker and of "
+        "the processes it waited for (terraform and its provider, act, podman, emulators). "
+        f"Machine: {_cpu()}, {_load(run)}.",
+        "",
+        f"- Outcome {run['outcome']}: **wall {run['wall_seconds'] / 60:.1f} min**",
+        "- Before/after and the slowest files: [suite-time.md](suite-time.md)",
+        "",
+        "| folder | files | seconds | CPU seconds |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {name} | {counts[name]:.0f} | {dirs[name]:.0f} | {cpu_dirs[name]:.0f} |"
+        for name in sorted(dirs, key=lambda n: -dirs[n])
+    ]
+    lines.append(f"| **total** | {len(files)} | {sum(dirs.values()):.0f} | {sum(cpu_dirs.values()):.0f} |")
+    return "\n".join([*lines, SUITE_END])
+
+
 def main() -> str:
+    out = output_dir()
     after = {
-        "files": json.loads((output_dir() / REPORT_NAME).read_text()),
-        "run": json.loads((output_dir() / RUN_NAME).read_text()),
+        "files": json.loads((out / REPORT_NAME).read_text()),
+        "cpu": json.loads((out / CPU_NAME).read_text()) if (out / CPU_NAME).exists() else {},
+        "run": json.loads((out / RUN_NAME).read_text()),
     }
     before = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     DOC.write_text(render(after, before))
-    return str(DOC.relative_to(REPO_ROOT))
+    BENCHMARKS.write_text(with_suite_block(BENCHMARKS.read_text(), benchmarks_block(after)))
+    return f"{DOC.relative_to(REPO_ROOT)}, {BENCHMARKS.relative_to(REPO_ROOT)}"
 
 
 if __name__ == "__main__":

@@ -8,13 +8,19 @@ workers finish close together. The order INSIDE a file never changes (stable sor
 
 Report. Every run (with or without xdist) sums each file's setup, call and teardown durations
 (as --durations does), prints them per folder with the run's wall time, and writes them to
-test-output/durations-by-file.json. `make test-schedule` copies that file to tests/durations.json
+test-output/durations-by-file.json. Beside each file's seconds it also sums the CPU seconds spent
+on them (user + system of the worker process and of the child processes it waited for:
+terraform, the provider, act, podman, a module's emulator once stopped), written to
+test-output/cpu-by-file.json: a folder whose CPU is far below its seconds is waiting (provider
+polls, sleeps), not computing. `make test-schedule` copies the seconds to tests/durations.json
 after a full run, so the schedule follows the suite as it changes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -26,10 +32,15 @@ from tests.support.tools import REPO_ROOT, output_dir
 WEIGHTS = REPO_ROOT / "tests" / "durations.json"
 REPORT_NAME = "durations-by-file.json"
 RUN_NAME = "durations-run.json"
+CPU_NAME = "cpu-by-file.json"
+CPU_KEY = "cpu_seconds"
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
 _seconds: dict[str, float] = defaultdict(float)
+_cpu: dict[str, float] = defaultdict(float)
+_cpu_at: dict[str, float] = {}
 _started = time.monotonic()
+_load_at_start = os.getloadavg()[0]
 
 
 def _file(nodeid: str) -> str:
@@ -57,21 +68,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -seconds.get(_file(item.nodeid), 0.0))
 
 
+def cpu_now() -> float:
+    """CPU seconds (user + system) of this process and of the children it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Each phase's report carries the CPU seconds spent since the previous phase ended (in
+    user_properties, which xdist sends to the controller with the report)."""
+    outcome = yield
+    now = cpu_now()
+    spent = now - _cpu_at.get("last", now)
+    _cpu_at["last"] = now
+    outcome.get_result().user_properties.append((CPU_KEY, round(max(spent, 0.0), 3)))
+
+
+def pytest_runtestloop(session: pytest.Session) -> None:
+    _cpu_at["last"] = cpu_now()
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _seconds[_file(report.nodeid)] += report.duration
+    _cpu[_file(report.nodeid)] += sum(v for k, v in report.user_properties if k == CPU_KEY)
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def table(per_file: dict[str, float], wall: float) -> list[str]:
+def table(per_file: dict[str, float], wall: float, cpu: dict[str, float] | None = None) -> list[str]:
     per_folder: dict[str, float] = defaultdict(float)
+    cpu_folder: dict[str, float] = defaultdict(float)
     for path, seconds in per_file.items():
         per_folder[folder(path)] += seconds
-    lines = [f"{'folder':<28}{'seconds':>9}  (sum of test durations; wall time {wall:.0f} s)"]
-    lines += [f"{f:<28}{s:>9.1f}" for f, s in sorted(per_folder.items(), key=lambda kv: -kv[1])]
-    lines.append(f"{'total':<28}{sum(per_folder.values()):>9.1f}")
+        cpu_folder[folder(path)] += (cpu or {}).get(path, 0.0)
+    lines = [f"{'folder':<28}{'seconds':>9}{'cpu s':>9}  (sum of test durations; wall time {wall:.0f} s)"]
+    lines += [
+        f"{f:<28}{s:>9.1f}{cpu_folder[f]:>9.1f}" for f, s in sorted(per_folder.items(), key=lambda kv: -kv[1])
+    ]
+    lines.append(f"{'total':<28}{sum(per_folder.values()):>9.1f}{sum(cpu_folder.values()):>9.1f}")
     slowest = sorted(per_file.items(), key=lambda kv: -kv[1])[:8]
     lines.append("slowest files: " + ", ".join(f"{Path(p).name} {s:.0f}s" for p, s in slowest))
     return lines
@@ -82,16 +119,20 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         return
     wall = time.monotonic() - _started
     terminalreporter.section("durations per folder")
-    for line in table(_seconds, wall):
+    for line in table(_seconds, wall, _cpu):
         terminalreporter.write_line(line)
     report = {k: round(v, 1) for k, v in sorted(_seconds.items(), key=lambda kv: -kv[1])}
     (output_dir() / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
+    cpu = {k: round(_cpu.get(k, 0.0), 1) for k in report}
+    (output_dir() / CPU_NAME).write_text(json.dumps(cpu, indent=1) + "\n")
     run = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "wall_seconds": round(wall),
         "workers": getattr(config.option, "numprocesses", None) or 1,
         "args": " ".join(config.invocation_params.args),
         "outcome": {k: len(v) for k, v in terminalreporter.stats.items() if k in OUTCOMES},
+        # 1-minute load average when the run started and ended (the machine may be shared).
+        "load_average": [round(_load_at_start, 2), round(os.getloadavg()[0], 2)],
     }
     (output_dir() / RUN_NAME).write_text(json.dumps(run, indent=1) + "\n")
 
