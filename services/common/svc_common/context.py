@@ -31,8 +31,10 @@ def accept_request_id(value: str | None) -> str:
     if value and _VALID_ID.match(value):
         return value
     # 32 hex digits, like uuid4().hex: unique per process by the counter, across processes by the
-    # random prefix; no system call per request (ids are correlation keys, not secrets).
-    return f"{_prefix}{next(_counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+    # random prefix; no system call per request (ids are correlation keys, not secrets). The counter
+    # starts below 2**32 and would need 2**64 requests to outgrow its 8 bytes; bytes.hex() is about
+    # half the work of a "016x" format spec.
+    return _prefix + next(_counter).to_bytes(8, "big").hex()
 
 
 def current_request_id() -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -18,6 +19,9 @@ ACCESS_LOGGER = "access"
 _ACCESS = logging.getLogger(ACCESS_LOGGER)
 _access_handler: logging.StreamHandler | None = None  # set by configure_logging()
 _FIELDS: dict[str, str] = {}  # service and environment, once the app's settings are read
+_fd_stream: object = None  # the access handler's stream whose descriptor _fd is (write_access_line)
+_fd: int | None = None
+_write = os.write
 
 
 def iso_time(seconds: float) -> str:
@@ -32,13 +36,24 @@ class PreformattedFormatter(logging.Formatter):
         return str(record.msg)
 
 
+def _descriptor(stream: object) -> int | None:
+    """The file descriptor under ``stream`` (stdout's, as configured), or None (a StringIO)."""
+    try:
+        return stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
+
+
 def write_access_line(line: str) -> None:
     """Write one complete access line (built by svc_common.access_line): the per-request hot path.
 
     When configure_logging() set the access logger up (its one stream handler, nothing changed
-    since), the line goes to that handler's stream under the handler's lock and is flushed, as the
-    handler would do, without the LogRecord logging would build around a line that is complete
-    already. Otherwise (a test's own handlers, filters, logging.disable) it goes through logging.
+    since), the line goes to that handler's stream under the handler's lock, without the LogRecord
+    logging would build around a line that is complete already: when the stream has a file
+    descriptor (stdout), as one ``os.write`` of the encoded line after the stream's own buffer is
+    flushed (a no-op unless something left text in it: lines stay in order and whole), else through
+    the stream's write and flush, as the handler would do. Otherwise (a test's own handlers,
+    filters, logging.disable) it goes through logging.
     """
     handler = _access_handler
     handlers = _ACCESS.handlers
@@ -50,10 +65,22 @@ def write_access_line(line: str) -> None:
         and not _ACCESS.filters
         and _ACCESS.isEnabledFor(logging.INFO)
     ):
+        global _fd_stream, _fd
+        stream = handler.stream
         with handler.lock:  # type: ignore[union-attr]
             try:
-                handler.stream.write(line + handler.terminator)
-                handler.stream.flush()
+                if stream is not _fd_stream:  # setStream() since the last line: look again
+                    _fd_stream, _fd = stream, _descriptor(stream)
+                if _fd is None:
+                    stream.write(line + handler.terminator)
+                    stream.flush()
+                    return
+                stream.flush()
+                data = (line + handler.terminator).encode()  # an access line is ASCII
+                written = _write(_fd, data)
+                while written < len(data):  # a pipe may take part of a write (a signal came)
+                    data = data[written:]
+                    written = _write(_fd, data)
             except (OSError, ValueError):
                 handler.handleError(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": line}))
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -167,3 +168,54 @@ def test_bodies_over_the_limit_are_refused_with_or_without_content_length(
         assert r.json() == {"bytes": size}
     else:
         assert r.json() == {"detail": "request body too large: at most 100 bytes"}
+
+
+def test_lines_on_a_descriptor_are_written_whole_and_after_text_the_stream_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stdout has a file descriptor: the line is one os.write of its bytes, after whatever the
+    stream still buffered (order kept), and a write the pipe takes only partly is completed."""
+    access = logging.getLogger(logs.ACCESS_LOGGER)
+    monkeypatch.setattr(access, "handlers", list(access.handlers))
+    logs.configure_logging()
+    read_fd, write_fd = os.pipe()
+    stream = open(write_fd, "w", buffering=1 << 16, encoding="utf-8")  # noqa: SIM115 # closed below
+    try:
+        access.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        stream.write("held in the buffer\n")  # e.g. a print() of a library, not yet flushed
+        chunks: list[int] = []
+
+        def short_write(fd: int, data: bytes) -> int:  # a pipe taking 7 bytes at a time
+            chunks.append(len(data))
+            return os.write(fd, bytes(data[:7]))
+
+        monkeypatch.setattr(logs, "_write", short_write)
+        logs.write_access_line('{"a":"\\u00e9"}')
+        stream.flush()
+        assert os.read(read_fd, 4096) == b'held in the buffer\n{"a":"\\u00e9"}\n'
+        assert len(chunks) == 3  # 15 bytes in pieces of 7: nothing lost
+    finally:
+        stream.close()
+        os.close(read_fd)
+
+
+def test_latency_is_milliseconds_to_the_nearest_hundredth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The middleware's latency_ms/Latency: elapsed milliseconds rounded to 0.01, as logged before."""
+    from svc_common import middleware
+
+    ticks = iter([100.0, 100.0123456])
+    monkeypatch.setattr(middleware, "_perf_counter", lambda: next(ticks))
+    lines: list[str] = []
+    monkeypatch.setattr(middleware, "write_access_line", lines.append)
+    inner = FastAPI()
+
+    @inner.get("/x")
+    async def x() -> dict[str, str]:
+        return {}
+
+    app = RequestContextMiddleware(inner, service="t", environment="test")
+    with TestClient(app) as client:
+        assert client.get("/x").status_code == 200
+    doc = json.loads(lines[0])
+    assert (doc["latency_ms"], doc["Latency"]) == (12.35, 12.35)
+    assert json.dumps(doc["latency_ms"]) == "12.35"
