@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -12,6 +13,7 @@ import pytest
 from bench.report import SUITE_BEGIN, suite_block, with_suite_block
 
 from tests.support import suite_report, timing
+from tests.support.tools import REPO_ROOT
 
 
 def _items(*nodeids: str) -> list:
@@ -129,3 +131,18 @@ def test_benchmarks_get_the_per_folder_block_and_bench_keeps_it() -> None:
     # `make bench` renders a document without the block and carries the old one over.
     assert suite_block(with_suite_block("# Benchmarks\n\nnew rows\n", suite_block(rewritten))) == newer
     assert with_suite_block(doc, "") == doc
+
+
+def test_make_test_runs_three_workers_whole_files_longest_first() -> None:
+    """Two cores, three workers: the Terraform files mostly wait (design.md, "The test suite")."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_WORKERS", "MAKEFLAGS")}
+    dry = subprocess.run(
+        ["make", "-n", "test", "PYTEST_ARGS=tests/test_manifests.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "pytest -n 3 --dist loadfile --no-loadscope-reorder tests/test_manifests.py" in dry.stdout
