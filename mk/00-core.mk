@@ -37,11 +37,14 @@ NO_CHECKOV    := services/% tests/docs% tests/local% tests/contract% tests/fault
                  tests/pipeline% tests/quality% tests/test_%
 NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),all)
 
-# Two workers, whole files each, longest files first (tests/support/timing.py reads the measured
-# seconds in tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's
-# "most tests first"). Ends with a per-folder durations table.
+# TEST_WORKERS workers (3 on our 2-core machines: the infrastructure files spend most of their
+# time waiting in the AWS provider's polls, not computing; the CPU column of the report shows
+# it), whole files each, longest files first (tests/support/timing.py reads the measured seconds
+# in tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's "most tests
+# first"). Ends with a per-folder durations table (seconds and CPU seconds).
+TEST_WORKERS ?= 3
 test: venv $(if $(NEEDS_CHECKOV),checkov-venv) ## Run the whole test suite (what CI runs)
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-schedule: ## After a full `make test`: its per-file seconds become the schedule (tests/durations.json)
 	$(PY) -m tests.support.timing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -12,6 +13,7 @@ import pytest
 from bench.report import SUITE_BEGIN, suite_block, with_suite_block
 
 from tests.support import suite_report, timing
+from tests.support.tools import REPO_ROOT
 
 
 def _items(*nodeids: str) -> list:
@@ -129,3 +131,59 @@ def test_benchmarks_get_the_per_folder_block_and_bench_keeps_it() -> None:
     # `make bench` renders a document without the block and carries the old one over.
     assert suite_block(with_suite_block("# Benchmarks\n\nnew rows\n", suite_block(rewritten))) == newer
     assert with_suite_block(doc, "") == doc
+
+
+def test_make_test_runs_three_workers_whole_files_longest_first() -> None:
+    """Two cores, three workers: the Terraform files mostly wait (design.md, "The test suite")."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_WORKERS", "MAKEFLAGS")}
+    dry = subprocess.run(
+        ["make", "-n", "test", "PYTEST_ARGS=tests/test_manifests.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "pytest -n 3 --dist loadfile --no-loadscope-reorder tests/test_manifests.py" in dry.stdout
+
+
+def test_suite_report_refuses_a_partial_run_and_changes_no_doc(monkeypatch, tmp_path) -> None:
+    """A targeted pytest run after `make test` rewrites test-output/: it must not become the suite's time."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / timing.REPORT_NAME).write_text(json.dumps({"tests/x/test_a.py": 3.0}))
+    run = {"date": "d", "args": "tests/x", "workers": 1, "outcome": {"passed": 1}, "wall_seconds": 3}
+    (out / timing.RUN_NAME).write_text(json.dumps({**run, "full": False}))
+    doc, bench = tmp_path / "suite-time.md", tmp_path / "benchmarks.md"
+    doc.write_text("old\n")
+    bench.write_text("# Benchmarks\n")
+    monkeypatch.setattr(suite_report, "output_dir", lambda: out)
+    monkeypatch.setattr(suite_report, "DOC", doc)
+    monkeypatch.setattr(suite_report, "BENCHMARKS", bench)
+    monkeypatch.setattr(suite_report, "BASELINE", tmp_path / "absent.json")
+    monkeypatch.setattr(suite_report, "REPO_ROOT", tmp_path)
+    with pytest.raises(suite_report.NotAFullRunError, match="not the whole suite"):
+        suite_report.main()
+    assert doc.read_text() == "old\n"
+    assert bench.read_text() == "# Benchmarks\n"
+    (out / timing.RUN_NAME).write_text(json.dumps({**run, "full": True}))
+    assert suite_report.main() == "suite-time.md, benchmarks.md"
+    assert "| tests/x | - | 3 |" in doc.read_text()
+    assert "| tests/x | 1 | 3 | 0 |" in bench.read_text()
+
+
+def test_a_run_is_full_only_without_paths_or_selection() -> None:
+    source = pytest.Config.ArgsSource
+
+    def config(args_source, keyword="", markexpr="", lf=False) -> SimpleNamespace:
+        return SimpleNamespace(
+            args_source=args_source, option=SimpleNamespace(keyword=keyword, markexpr=markexpr, lf=lf)
+        )
+
+    assert timing.is_full_run(config(source.TESTPATHS))  # type: ignore[arg-type]
+    assert timing.is_full_run(config(source.INVOCATION_DIR))  # type: ignore[arg-type]
+    assert not timing.is_full_run(config(source.ARGS))  # type: ignore[arg-type]
+    assert not timing.is_full_run(config(source.TESTPATHS, keyword="lifecycle"))  # type: ignore[arg-type]
+    assert not timing.is_full_run(config(source.TESTPATHS, markexpr="not slow"))  # type: ignore[arg-type]
+    assert not timing.is_full_run(config(source.TESTPATHS, lf=True))  # type: ignore[arg-type]

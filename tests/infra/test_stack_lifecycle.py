@@ -31,7 +31,7 @@ import manifests
 import pytest
 
 from tests.infra import drift_checks, edge_flow
-from tests.infra.tfkit import Terraform, bootstrap_backend, copy_tree, terraform_binary
+from tests.infra.tfkit import Terraform, all_resources, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT, output_dir
 
@@ -138,17 +138,17 @@ def test_apply_from_scratch(stack: Stack) -> None:
     )
     TIMES["apply"] = apply.seconds
     assert "Apply complete!" in apply.stdout
-    state = stack.tf.run("show", "-json").json()
-    resources = _all_resources(state["values"]["root_module"])  # type: ignore[index]
+    resources = all_resources(_state(stack)["values"]["root_module"])
     FACTS["resources"] = len([r for r in resources if r["mode"] == "managed"])
     CHECKS.append(f"apply local from scratch ({FACTS['resources']} resources)")
 
 
-def _all_resources(module: dict[str, Any]) -> list[dict[str, Any]]:
-    found = list(module.get("resources", []))
-    for child in module.get("child_modules", []):
-        found += _all_resources(child)
-    return found
+def _state(stack: Stack) -> dict[str, Any]:
+    """`terraform show -json` of the applied stack, read once: the reads after the apply change
+    nothing (each terraform run starts the provider, seconds of CPU)."""
+    if "state" not in FACTS:
+        FACTS["state"] = stack.tf.run("show", "-json").json()
+    return FACTS["state"]  # type: ignore[no-any-return]
 
 
 def _outputs(stack: Stack) -> dict[str, Any]:
@@ -383,8 +383,7 @@ def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
     edge_checks.check_alb_admits_only_cloudfront(session, outputs, stack.moto.url)
     edge_checks.check_alb_requires_origin_header(session, outputs, stack.moto.url)
     dns_checks.check_private_zone(session, outputs, stack.moto.url)
-    state = stack.tf.run("show", "-json").json()
-    edge_checks.check_deployment_alarms(session, outputs, stack.moto.url, state=state)  # type: ignore[arg-type]
+    edge_checks.check_deployment_alarms(session, outputs, stack.moto.url, state=_state(stack))
     CHECKS.append(
         "edge: internal ALB, only from CloudFront with the origin header, ECS deployments guarded by alarms;"
         " private zone of the VPC: ALB alias + CNAME, distribution CNAME"

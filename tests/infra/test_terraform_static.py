@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.tfkit import Result, Terraform, copy_tree, terraform_binary
+from tests.infra.tfkit import GO_GC_PERCENT, Result, Terraform, copy_tree, terraform_binary
 from tests.support.tools import REPO_ROOT
 
 pytestmark = pytest.mark.tool("terraform")
@@ -126,3 +126,10 @@ def test_init_never_writes_the_lock_file(tree: Path) -> None:
         assert not lock.exists()
     finally:
         lock.write_text(kept)
+
+
+def test_terraform_runs_with_the_test_gc_setting(tmp_path: Path) -> None:
+    """Every terraform the tests start (and the provider it starts) gets GOGC: less CPU per start."""
+    tf = Terraform(tmp_path, tmp_path / "tfdata", {"AWS_REGION": "eu-west-1"})
+    assert tf.environ()["GOGC"] == GO_GC_PERCENT == "400"
+    assert tf.environ()["AWS_REGION"] == "eu-west-1"

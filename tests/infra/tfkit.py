@@ -16,11 +16,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.support.tools import REPO_ROOT, unavailable
 
 MIRROR = Path("/opt/tf-plugins")
 CLI_CONFIG = REPO_ROOT / "infra" / "mirror.tfrc"
+# Go's garbage collector runs when the heap has grown by GOGC percent (default 100). terraform and
+# the AWS provider (started once per plan, apply, show and `terraform test` run block) allocate
+# its whole schema at start: at 400 they spend about a third less CPU per start (measured on
+# `terraform test` of modules/dynamodb: 6.1 -> 4.1 CPU seconds; the provider's resident memory
+# 543 -> 594 MB). A pacing setting only: what terraform does and answers is the same
+# (Go runtime documentation, "Environment Variables": https://pkg.go.dev/runtime).
+GO_GC_PERCENT = "400"
 
 
 def terraform_binary() -> str:
@@ -51,6 +59,14 @@ def copy_tree(dest: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(manifest, target)
     return dest / "infra"
+
+
+def all_resources(module: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every resource of a `terraform show -json` module (its child modules' included)."""
+    found = list(module.get("resources", []))
+    for child in module.get("child_modules", []):
+        found += all_resources(child)
+    return found
 
 
 @dataclass
@@ -89,6 +105,7 @@ class Terraform:
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
+            "GOGC": GO_GC_PERCENT,
             **self.env,
         }
 

@@ -119,6 +119,10 @@ def benchmarks_block(after: dict[str, Any]) -> str:
     return "\n".join([*lines, SUITE_END])
 
 
+class NotAFullRunError(Exception):
+    """The last run in test-output/ was a part of the suite: its seconds describe that part only."""
+
+
 def main() -> str:
     out = output_dir()
     after = {
@@ -126,6 +130,13 @@ def main() -> str:
         "cpu": json.loads((out / CPU_NAME).read_text()) if (out / CPU_NAME).exists() else {},
         "run": json.loads((out / RUN_NAME).read_text()),
     }
+    if not after["run"].get("full"):
+        # Every pytest run rewrites test-output/durations-*.json; a targeted run after the full one
+        # must not become the suite's time in the docs.
+        raise NotAFullRunError(
+            f"the last run was not the whole suite (`pytest {after['run']['args']}`): "
+            "run `make test` first; docs left unchanged"
+        )
     before = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     DOC.write_text(render(after, before))
     BENCHMARKS.write_text(with_suite_block(BENCHMARKS.read_text(), benchmarks_block(after)))
@@ -133,4 +144,8 @@ def main() -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    try:
+        print(main())
+    except NotAFullRunError as exc:
+        print(f"suite-report: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

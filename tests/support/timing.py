@@ -114,6 +114,17 @@ def table(per_file: dict[str, float], wall: float, cpu: dict[str, float] | None 
     return lines
 
 
+def is_full_run(config: pytest.Config) -> bool:
+    """The whole suite: no test paths on the command line, no -k/-m selection, no --lf/--ff subset."""
+    option = config.option
+    return (
+        config.args_source != pytest.Config.ArgsSource.ARGS
+        and not getattr(option, "keyword", "")
+        and not getattr(option, "markexpr", "")
+        and not getattr(option, "lf", False)
+    )
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if _is_worker(config) or not _seconds:
         return
@@ -130,6 +141,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         "wall_seconds": round(wall),
         "workers": getattr(config.option, "numprocesses", None) or 1,
         "args": " ".join(config.invocation_params.args),
+        "full": is_full_run(config),
         "outcome": {k: len(v) for k, v in terminalreporter.stats.items() if k in OUTCOMES},
         # 1-minute load average when the run started and ended (the machine may be shared).
         "load_average": [round(_load_at_start, 2), round(os.getloadavg()[0], 2)],
