@@ -108,41 +108,15 @@ smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from
 	$(TF_ENV) $(PY) scripts/ci/smoke_env.py --env $(ENV) --timeout $(SMOKE_TIMEOUT) --out-dir $(SMOKE_DIR) \
 	  $(if $(SMOKE_BASE_URL),--base-url $(SMOKE_BASE_URL)) $(if $(REVISION),--revision $(REVISION))
 
-# ---- The workflows proven by running them (tests/pipeline/test_workflows_act.py) ---------------
-# act runs .github/workflows/*.yml as they are, GitHub is played on loopback, AWS is the emulator.
-# Needs the shared action cache (the folder named by STOREFRONT_SHARED_DIR). Per-job timings print.
-PIPELINE_TESTS := tests/pipeline/test_workflows_act.py
+# ---- The workflows proven by running them (tests/pipeline/test_workflows_*.py) -----------------
+# act runs .github/workflows/*.yml as they are, GitHub is played on loopback, AWS is the emulator,
+# the services behind each environment's URL are the loopback data plane that follows it. Needs the
+# shared action cache (the folder named by STOREFRONT_SHARED_DIR). Per-job timings print.
+PIPELINE_TESTS := tests/pipeline/test_workflows_act.py tests/pipeline/test_workflows_deploy.py
 
 .PHONY: pipeline
 
-pipeline: venv ## Run the real workflow YAML with act: pull request (fork and same repo) and the other proven flows
+pipeline: venv ## Run the real workflow YAML with act: pull requests, main -> dev (and rollback), tag -> prod, drift
 	@rc=0; $(BIN)/pytest $(PIPELINE_TESTS) -p no:xdist -s -rA $(PYTEST_ARGS) || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "PIPELINE NOT RUN: the shared action cache was not found (set STOREFRONT_SHARED_DIR)" >&2; exit 1; fi; \
 	  exit $$rc
-
-# ---- Rehearsal of main's deploy path (scripts/ci/rehearsal.py) -------------------------------
-# Kept until the act proof runs main.yml's deploy (the stacks apply to the emulator; the images'
-# registry and the services behind the distribution's URL are not played yet, .github/README.md):
-# checks, podman images, plan/apply to ENV=local, the deployed task definitions run with podman
-# behind the edge, smoke test, destroy.
-REHEARSAL_STAGES := quality security test emulator images deploy secrets static run smoke
-REHEARSAL        := $(PY) scripts/ci/rehearsal.py
-
-.PHONY: rehearsal $(addprefix rehearsal-,$(REHEARSAL_STAGES) destroy timings)
-
-rehearsal: venv ## Rehearse main's deploy path here: checks, images, emulator deploy, static, smoke, destroy
-	@failed=""; for stage in $(REHEARSAL_STAGES); do \
-	  echo "==== rehearsal stage: $$stage"; \
-	  $(MAKE) rehearsal-$$stage || { failed=$$stage; break; }; \
-	done; \
-	echo "==== rehearsal stage: destroy"; \
-	$(MAKE) rehearsal-destroy || failed="$${failed:-destroy}"; \
-	$(REHEARSAL) timings; \
-	if [ -n "$$failed" ]; then echo "REHEARSAL FAILED at stage '$$failed' (re-run: make rehearsal-$$failed)" >&2; exit 1; fi; \
-	echo "REHEARSAL PASSED"
-
-$(addprefix rehearsal-,$(REHEARSAL_STAGES) destroy): venv
-	@$(REHEARSAL) stage $(patsubst rehearsal-%,%,$@)
-
-rehearsal-timings: ## Seconds per stage of the last rehearsal
-	@$(REHEARSAL) timings

@@ -16,7 +16,7 @@ are authorized against that role's policies, and web identity tokens against its
 AWS does (iam_enforce.py; ``GET /_emulator/iam`` reports what each role used and was denied).
 ECS services run their tasks only when every secret the task injects has a value (ecs_tasks.py);
 CloudFront VPC origins exist (cloudfront_vpc_origins.py).
-The local stack, the tests, the benchmarks and the pipeline rehearsal all start the emulator
+The local stack, the tests, the benchmarks and the workflow proof all start the emulator
 through this file.
 """
 

@@ -16,7 +16,9 @@ Checks, each by name (services and paths come from the manifests):
 
 API keys come from the environment: CATALOG_API_KEY and ORDERS_API_KEY (the same names
 scripts/sync_secrets.py reads). Failing checks are retried until --timeout while a deploy
-settles. Writes a JSON report (--report) and JUnit XML (--junit); under GitHub Actions prints
+settles; once every health answer names --revision (the new tasks serve), the others get only
+--settle s (60) more: a new revision that serves but fails is reported (and rolled back) minutes
+sooner. Writes a JSON report (--report) and JUnit XML (--junit); under GitHub Actions prints
 ``::error`` annotations. Never prints a key.
 
 Exit codes: 0 every check passed, 1 a check failed (each failed check is named), 2 usage error.
@@ -68,6 +70,9 @@ class Context:
     created: list[tuple[str, str]] = field(default_factory=list)  # cleanup: (kind, id)
 
 
+Check = Callable[[Context], str]
+
+
 def _short(response: httpx.Response) -> str:
     body = response.text.replace("\n", " ")
     return f"HTTP {response.status_code} {body[:200]}"
@@ -104,7 +109,7 @@ def security_headers() -> dict[str, str]:
 # Checks
 
 
-def check_get_200(base: str, path: str) -> Callable[[Context], str]:
+def check_get_200(base: str, path: str) -> Check:
     def check(ctx: Context) -> str:
         _expect(ctx.client.get(_url(base, path)), 200)
         return f"GET {path} -> 200"
@@ -112,7 +117,7 @@ def check_get_200(base: str, path: str) -> Callable[[Context], str]:
     return check
 
 
-def check_health(base: str, path: str, revision: str | None) -> Callable[[Context], str]:
+def check_health(base: str, path: str, revision: str | None) -> Check:
     def check(ctx: Context) -> str:
         response = _expect(ctx.client.get(_url(base, path)), 200)
         if revision is None:
@@ -261,16 +266,10 @@ def cleanup(ctx: Context) -> list[str]:
     problems = []
     for kind, ident in reversed(ctx.created):
         try:
-            if kind == "order":
-                r = ctx.client.post(
-                    _url(ctx.base_url, f"{_orders().path_prefix}/{ident}/cancel"),
-                    headers={"X-Api-Key": ctx.keys["orders"]},
-                )
-            else:
-                r = ctx.client.delete(
-                    _url(ctx.base_url, f"{_catalog().path_prefix}/products/{ident}"),
-                    headers={"X-Api-Key": ctx.keys["catalog"]},
-                )
+            send, service = (ctx.client.post, "orders") if kind == "order" else (ctx.client.delete, "catalog")
+            cancel = f"{_orders().path_prefix}/{ident}/cancel" if kind == "order" else None
+            path = cancel or f"{_catalog().path_prefix}/products/{ident}"
+            r = send(_url(ctx.base_url, path), headers={"X-Api-Key": ctx.keys[service]})
             if r.status_code >= 300 and r.status_code not in (404, 409):
                 problems.append(f"{kind} {ident}: HTTP {r.status_code}")
         except httpx.HTTPError as exc:
@@ -281,8 +280,8 @@ def cleanup(ctx: Context) -> list[str]:
 
 def build_checks(
     alb_url: str | None, waf_probe: bool, base_url: str, revision: str | None = None
-) -> dict[str, Callable[[Context], str]]:
-    checks: dict[str, Callable[[Context], str]] = {}
+) -> dict[str, Check]:
+    checks: dict[str, Check] = {}
     for m in manifests.load_all():
         checks[f"{m.name}-health"] = check_health(base_url, m.health_path, revision)
         checks[f"{m.name}-ready"] = check_get_200(base_url, m.ready_path)
@@ -303,10 +302,11 @@ def build_checks(
 
 
 def run_checks(
-    checks: dict[str, Callable[[Context], str]], ctx: Context, timeout: float, interval: float
+    checks: dict[str, Check], ctx: Context, timeout: float, interval: float, settle: float | None = None
 ) -> list[Result]:
     results = {name: Result(name) for name in checks}
     deadline = time.monotonic() + timeout
+    health = [name for name in checks if name.endswith("-health")]
     while True:
         pending = [name for name, res in results.items() if not res.passed]
         for name in pending:
@@ -327,6 +327,8 @@ def run_checks(
                 problems = cleanup(ctx)
                 if problems:
                     res.detail += f" (cleanup left: {'; '.join(problems)})"
+        if settle is not None and health and all(results[n].passed for n in health):
+            deadline, settle = min(deadline, time.monotonic() + settle), None
         if all(r.passed for r in results.values()) or time.monotonic() + interval > deadline:
             break
         still = [n for n, r in results.items() if not r.passed]
@@ -379,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "--revision", help="the revision (image tag / commit) every health answer must name (waits for it)"
     )
     parser.add_argument("--timeout", type=float, default=300, help="seconds to keep retrying (default 300)")
+    parser.add_argument("--settle", type=float, default=60, help="with --revision: seconds once it serves")
     parser.add_argument("--interval", type=float, default=5, help="seconds between rounds (default 5)")
     parser.add_argument("--request-timeout", type=float, default=10, help="seconds per HTTP request")
     parser.add_argument("--report", type=Path, default=Path("smoke-report.json"), help="JSON report path")
@@ -414,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.request_timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
     ) as client:
         ctx = Context(args.base_url, args.alb_url, keys, client)
-        results = run_checks(checks, ctx, args.timeout, args.interval)
+        results = run_checks(checks, ctx, args.timeout, args.interval, args.settle if args.revision else None)
 
     failed = [r for r in results if not r.passed]
     for r in results:

@@ -9,7 +9,7 @@ them. The Terraform root must be initialised for the environment (``make smoke``
 
 --revision: every health answer must name it (the new task definition serves), retried until then.
 
---base-url overrides the public URL (the local rehearsal points it at the local edge).
+--base-url overrides the public URL (the workflow proof points it at its loopback data plane).
 Exit status: smoke_test.py's (0 passed, 1 a check failed, 2 usage), or 2 when outputs are missing.
 """
 

