@@ -196,4 +196,3 @@ def test_d_a_push_whose_smoke_test_fails_is_never_recorded_as_good(deploys: Depl
     assert _last_good(d, "dev")["tag"] == good
     for m in manifests.load_all():  # the broken revision is what served (and failed)
         assert d.planes["dev"].tasks[m.name].revision == sha
-
