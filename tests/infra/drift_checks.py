@@ -20,7 +20,7 @@ Any other difference is the emulator answering on create or read what AWS would 
 encryption was one: scripts/emu_s3_default_encryption.py). Terraform records the refreshed objects
 when it applies a plan (the plan's refreshed prior state is the state the apply starts from), and
 every deploy applies a plan (.github/actions/apply-reviewed: ``make apply TFPLAN=...``): after it,
-a refresh-only plan must show no ``resource_drift`` at all, and the report drift.yml reads
+the next plan (the kind drift.yml makes) must show no ``resource_drift`` at all, and the report it reads
 (scripts/plan_report.py ``--summary-json``) must say ``has_changes: false``, which is what makes
 its issue job close an open drift issue.
 """
@@ -94,7 +94,8 @@ def check_drift_report_empty(tf: Terraform, var_file: str, replan: str, work: Pa
     tf.run(
         "apply", "-input=false", "-no-color", "-lock-timeout=30s", replan
     )  # as a deploy: records the refresh
-    tf.run("plan", "-input=false", "-no-color", "-refresh-only", "-out=drift.tfplan", var_file)
+    # The plan drift.yml makes (a normal plan: resource_drift and resource_changes both count).
+    tf.run("plan", "-input=false", "-no-color", "-out=drift.tfplan", var_file)
     plan = tf.run("show", "-json", "drift.tfplan").json()
     assert isinstance(plan, dict)
     drifted = [rc["address"] for rc in plan.get("resource_drift", [])]
