@@ -93,6 +93,10 @@ run "routes_static_to_s3_and_apis_to_the_alb" {
     error_message = "the site bucket must be versioned"
   }
   assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.site.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256" && one(aws_s3_bucket_server_side_encryption_configuration.logs.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256"
+    error_message = "the site and log buckets must be encrypted (SSE-S3), stated in the configuration"
+  }
+  assert {
     condition     = length(aws_secretsmanager_secret.origin_verify) == 2
     error_message = "two origin secret slots are needed for a rotation without downtime"
   }
