@@ -103,6 +103,7 @@ class Report(BaseModel):
     timings: list[Timing]
     faults: dict[str, Any]
     notes: list[str]
+    inprocess_load: float | None = None  # load average (1 min) as the in-process part began
 
 
 def overhead(results: list[loadgen.LoadResult], prefix: str = "") -> dict[str, Any]:
@@ -123,6 +124,13 @@ def overhead(results: list[loadgen.LoadResult], prefix: str = "") -> dict[str, A
         "target_pct": OVERHEAD_TARGET * 100,
         "met": ratio >= 1 - OVERHEAD_TARGET,
     }
+
+
+def _inprocess_load(load: float | None) -> str:
+    if load is None:
+        return ""
+    busy = "; busy machine (load > 3): other work makes these numbers noisy" if load > 3 else ""
+    return f"; load average (1 min) as it began: {load}{busy}"
 
 
 def _cpu_ratio(inproc: dict[str, dict[str, float]]) -> str:
@@ -203,7 +211,8 @@ def render(report: Report) -> str:
         "- CPU per health request inside the app (in-process ASGI calls, no socket, no edge; median of "
         "interleaved rounds, much less sensitive to other work on the machine): "
         + ", ".join(f"{k} {v['cpu_us']} µs" for k, v in report.inprocess.items())
-        + _cpu_ratio(report.inprocess),
+        + _cpu_ratio(report.inprocess)
+        + _inprocess_load(report.inprocess_load),
         f"- Machine load average (1 min) before / after the load rows: {report.load_before} / "
         f"{report.load_after} on {m.nproc} CPUs; other work on the machine makes rows noisy.",
         "",

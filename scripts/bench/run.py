@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             loads = _loads(s, ids, args.duration, args.connections)
             load_after = os.getloadavg()[0]
             say("bench: CPU per request in-process (no socket, no edge)")
+            inproc_load = os.getloadavg()[0]
             inproc = _inprocess(s)
             for name, v in inproc.items():
                 say(f"  {name:<28} {v['cpu_us']:8.1f} us CPU per request")
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before=round(load_before, 2),
         load_after=round(load_after, 2),
         inprocess=inproc,
+        inprocess_load=round(inproc_load, 2),
         calls=call_counts,
         cold_starts=colds,
         image_sizes=sizes,

@@ -156,6 +156,7 @@ def test_report_has_every_section() -> None:
         ],
         faults={"retry_storm": {"copies": 50}},
         notes=["a note"],
+        inprocess_load=4.5,
     )
     text = bench_report.render(report)
     for heading in (
@@ -172,3 +173,4 @@ def test_report_has_every_section() -> None:
     assert '`retry_storm`: `{"copies": 50}`' in text
     assert "- localhost/storefront-catalog:local: 138.5 MB, 5 layers" in text
     assert f"{report.machine.nproc} CPUs" in text
+    assert "load average (1 min) as it began: 4.5; busy machine (load > 3)" in text
