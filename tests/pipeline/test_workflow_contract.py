@@ -320,6 +320,37 @@ def test_the_rollback_path_runs_when_the_deploy_failed() -> None:
     assert jobs["rollback-plan"]["with"]["purpose"] != jobs["plan"]["with"]["purpose"]
 
 
+def test_a_smoke_call_that_only_reports_has_a_verdict_the_deploy_path_obeys() -> None:
+    """A reusable-smoke call with `report-only: true` succeeds whatever the checks find: every such
+    call must be followed by a job that fails unless `passed` is true, and that verdict (not the
+    call's result) must gate record-good and start the rollback path. Otherwise a failing smoke
+    test would record its images as good and never roll back."""
+    jobs = load(WORKFLOWS_DIR / "main.yml")["jobs"]
+    reporting = [j for j, job in jobs.items() if str(job.get("uses", "")).endswith("reusable-smoke.yml")
+                 and job.get("with", {}).get("report-only") is True]  # fmt: skip
+    assert reporting == ["smoke"], reporting  # rollback-smoke fails its own job
+    verdict = jobs["smoke-passed"]
+    assert verdict["needs"] == "smoke"
+    assert "!cancelled()" in verdict["if"]  # runs when the call failed too
+    step = verdict["steps"][0]
+    assert step["env"] == {
+        "RESULT": "${{ needs.smoke.result }}",
+        "PASSED": "${{ needs.smoke.outputs.passed }}",
+    }
+    assert '[ "$RESULT" = success ] && [ "$PASSED" = true ]' in step["run"]
+    assert "exit 1" in step["run"]
+    assert "smoke-passed" in jobs["record-good"]["needs"]
+    assert "if" not in jobs["record-good"]
+    assert "needs.smoke-passed.result == 'failure'" in jobs["last-good"]["if"]
+    assert "smoke-passed" in jobs["rolled-back"]["needs"]
+    interface = call_interface(WORKFLOWS_DIR / "reusable-smoke.yml")
+    assert interface["inputs"]["report-only"]["default"] is False
+    smoke_job = load(WORKFLOWS_DIR / "reusable-smoke.yml")["jobs"]["smoke"]
+    assert smoke_job["outputs"]["passed"] == "${{ steps.smoke.outcome == 'success' }}"  # not conclusion
+    step = next(s for s in smoke_job["steps"] if s.get("id") == "smoke")
+    assert step["continue-on-error"] == "${{ inputs.report-only }}"
+
+
 def test_environment_secrets_are_read_only_by_jobs_that_name_the_environment() -> None:
     """Defect 4: no environment secret crosses a reusable-workflow boundary (where which value wins
     is disputed); a plain job with `environment:` reads its environment's secret directly."""

@@ -1,5 +1,5 @@
 """The deploy flows proven by running the real workflow YAML with act: (c) push to main deploys
-dev, (d) a push whose smoke test fails is never recorded as good.
+dev, (d) a push whose smoke test fails is rolled back to the last good images.
 
 Run in this order, against one emulator and one fake GitHub of their own (tests/pipeline/gha/proof.py),
 so pytest-xdist (--dist loadfile) runs this module beside tests/pipeline/test_workflows_act.py.
@@ -31,7 +31,7 @@ from tests.support.aws import FAKE_AWS_ENV, REGION
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.mark.tool("terraform")]
 
 MAIN_JOBS = ("tested", "quality", "security", "test", "checks", "images", "plan", "deploy", "secrets",
-             "static", "smoke", "record-good")  # fmt: skip
+             "static", "smoke", "smoke-passed", "record-good")  # fmt: skip
 ROLLBACK_JOBS = ("last-good", "rollback-plan", "rollback", "rollback-smoke", "rolled-back")
 
 
@@ -163,19 +163,18 @@ BROKEN = (
 )
 
 
-def test_d_a_push_whose_smoke_test_fails_is_never_recorded_as_good(deploys: Deploys) -> None:
-    """(d, the half act runs) The commit breaks a checked endpoint: apply, secrets and static pass,
-    the smoke test of the new revision fails within its settle time (not the 600 s timeout),
-    record-good never runs, dev's last good record still names the good commit and the run is red.
-
-    The rollback half (last-good, rollback-plan, rollback, rollback-smoke, the summary job) is NOT
-    run here: act 0.2.89 ends the whole run when a job that calls a local reusable workflow fails
-    (nektos/act#1793), so no job after `smoke` starts, whatever its `if:`. Once act runs them,
-    this test must assert them (.github/README.md)."""
+def test_d_a_push_whose_smoke_test_fails_is_rolled_back(deploys: Deploys) -> None:
+    """(d) The commit breaks a checked endpoint: apply, secrets and static pass, the smoke test of
+    the new revision fails within its settle time (not the 600 s timeout), record-good never runs;
+    the rollback path runs (last-good, rollback-plan, rollback, rollback-smoke): the ECS services run
+    the last good images again (their task definitions name the good digests), the data plane
+    serves the good revision, dev's last good record is unchanged, and the run ends red with a
+    summary saying dev was rolled back."""
     d = deploys
     good = d.good.get("dev")
     if good is None:
         pytest.fail("scenario (c) did not leave a good deploy of dev (run the module in order)")
+    good_images = _running_images(d, "dev")
     rel, healthy, broken = BROKEN
     original = (d.proof.act.repo / rel).read_text()
     assert original.count(healthy) == 1
@@ -186,13 +185,21 @@ def test_d_a_push_whose_smoke_test_fails_is_never_recorded_as_good(deploys: Depl
         commit_change(d.proof.act.repo, rel, "", replace=original)
     report(result, "push to main whose smoke test fails")
     assert result.returncode != 0
-    for job in ("deploy", "secrets", "static"):
+    for job in ("deploy", "secrets", "static", "smoke"):  # smoke reports (report-only); its verdict:
         assert result.result(job) == "success", (job, result.output(job)[-3000:])
-    assert result.result("smoke") == "failure"
+    assert result.result("smoke-passed") == "failure"
     smoke = result.output("smoke")
     assert "api-round-trip" in smoke, smoke[-3000:]
     assert "smoke test FAILED" in smoke
+    assert f"smoke test of {sha} in dev FAILED" in result.output("smoke-passed")
     assert result.result("record-good") is None, "a failed smoke test recorded its images"
+    for job in ("last-good", "rollback-plan", "rollback", "rollback-smoke"):
+        assert result.result(job) == "success", (job, result.output(job)[-3000:])
+    assert result.result("rolled-back") == "failure"  # the run ends red, loudly
+    summary = result.output("rolled-back")
+    assert f"dev was ROLLED BACK to the last good images ({good})" in summary, summary[-3000:]
     assert _last_good(d, "dev")["tag"] == good
-    for m in manifests.load_all():  # the broken revision is what served (and failed)
-        assert d.planes["dev"].tasks[m.name].revision == sha
+    assert _running_images(d, "dev") == good_images  # the task definitions name the good digests
+    for m in manifests.load_all():  # and the good code serves again
+        assert d.planes["dev"].tasks[m.name].revision == good
+        assert d.planes["dev"].tasks[m.name].image == good_images[m.name]
