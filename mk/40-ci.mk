@@ -116,7 +116,7 @@ PIPELINE_TESTS := tests/pipeline/test_workflows_act.py tests/pipeline/test_workf
 
 .PHONY: pipeline
 
-pipeline: venv ## Run the real workflow YAML with act: pull requests, main -> dev (and rollback), tag -> prod, drift
+pipeline: venv ## Run the real workflow YAML with act: pull requests, main -> dev (and a failing smoke), drift
 	@rc=0; $(BIN)/pytest $(PIPELINE_TESTS) -p no:xdist -s -rA $(PYTEST_ARGS) || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "PIPELINE NOT RUN: the shared action cache was not found (set STOREFRONT_SHARED_DIR)" >&2; exit 1; fi; \
 	  exit $$rc
