@@ -1,5 +1,6 @@
 """The deploy flows proven by running the real workflow YAML with act: (c) push to main deploys
-dev, (d) a push whose smoke test fails is never recorded as good.
+dev, (d) a push whose smoke test fails is never recorded as good, (e) a tag releases the same
+images to prod.
 
 Run in this order, against one emulator and one fake GitHub of their own (tests/pipeline/gha/proof.py),
 so pytest-xdist (--dist loadfile) runs this module beside tests/pipeline/test_workflows_act.py.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -197,3 +199,38 @@ def test_d_a_push_whose_smoke_test_fails_is_never_recorded_as_good(deploys: Depl
     for m in manifests.load_all():  # the broken revision is what served (and failed)
         assert d.planes["dev"].tasks[m.name].revision == sha
 
+
+def test_e_a_tag_releases_the_dev_tested_images_to_prod(deploys: Deploys) -> None:
+    """(e) Tag v1.0.0 on the commit (c) deployed: verify finds it passed dev, prod is planned and
+    applied with the SAME digests, secrets and site published, prod's smoke test passes against the
+    tagged revision, prod's last good record is written, the release notes list the digests."""
+    d = deploys
+    good = d.good.get("dev")
+    if good is None:
+        pytest.fail("scenario (c) did not leave a good deploy of dev (run the module in order)")
+    # dev's last good images (what (c) deployed; dev itself may run another revision by now)
+    dev_images = {s: f"{i['repository']}@{i['digest']}" for s, i in _last_good(d, "dev")["images"].items()}
+    assert _last_good(d, "dev")["tag"] == good
+    git = ["git", "-C", str(d.proof.act.repo)]
+    subprocess.run([*git, "tag", "v1.0.0", good], check=True)
+    d.proof.github.git.repo = d.proof.act.repo
+    tokens_before = len(d.proof.github.state.tokens)
+    subprocess.run([*git, "checkout", "-q", "v1.0.0"], check=True)  # what the tag push checks out
+    try:
+        result = _push(d, "release.yml", "refs/tags/v1.0.0", good, "prod")
+    finally:
+        subprocess.run([*git, "checkout", "-q", "main"], check=True)
+    report(result, "release v1.0.0")
+    assert result.returncode == 0, result.log.read_text()[-8000:]
+    for job in ("verify", "plan", "release", "release-notes"):
+        assert result.result(job) == "success", (job, result.output(job)[-3000:])
+    assert _running_images(d, "prod") == dev_images  # promoted by digest, never rebuilt
+    assert _last_good(d, "prod")["tag"] == good
+    for m in manifests.load_all():
+        assert d.planes["prod"].tasks[m.name].revision == good
+    (release,) = d.proof.github.state.releases
+    assert release["tag_name"] == "v1.0.0"
+    assert all(image.split("@")[1] in release["body"] for image in dev_images.values())
+    subjects = {t["sub"] for t in d.proof.github.state.tokens[tokens_before:]}
+    assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan",
+                        f"repo:{SUBJECT}:environment:prod"}, subjects  # fmt: skip
