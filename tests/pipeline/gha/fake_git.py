@@ -6,6 +6,7 @@ with ``merged_pull`` and ``workflow_run`` (GitHub's documented response shapes, 
 our workflows read).
 
   GET /repos/{o}/{r}/git/commits/{sha}                    {"sha", "tree": {"sha"}, "parents"}
+  GET /repos/{o}/{r}/git/ref/tags/{tag}                   {"ref", "object": {"sha", "type"}} (404: no tag)
   GET /repos/{o}/{r}/compare/{base}...{head}              {"status": ahead|behind|identical|diverged}
   GET /repos/{o}/{r}/commits/{sha}/pulls                  pull requests whose merge commit or head is sha
   GET /repos/{o}/{r}/actions/workflows/{file}/runs        ?head_sha=&event= filters; {"workflow_runs"}
@@ -97,6 +98,15 @@ class GitData:
             return self._commit(m.group(1))
         if self.repo is not None and (m := re.fullmatch(rf"{repo}/compare/([^./]+)\.\.\.([^./]+)", path)):
             return self._compare(m.group(1), m.group(2))
+        if self.repo is not None and (m := re.fullmatch(rf"{repo}/git/ref/tags/([A-Za-z0-9._-]+)", path)):
+            found = self._git("rev-parse", "--verify", "--quiet", f"refs/tags/{m.group(1)}^{{commit}}")
+            if found.returncode != 0:
+                return 404, {"message": "Not Found"}
+            ref = {
+                "ref": f"refs/tags/{m.group(1)}",
+                "object": {"sha": found.stdout.strip(), "type": "commit"},
+            }
+            return 200, ref
         if m := re.fullmatch(rf"{repo}/commits/([0-9a-f]{{40}})/pulls", path):
             sha = m.group(1)
             return 200, [p for p in self.pulls if sha in (p["merge_commit_sha"], p["head"]["sha"])]

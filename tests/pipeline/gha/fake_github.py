@@ -7,6 +7,7 @@ REST (what actions/github-script and our doubles call; recorded in ``calls``):
   GET/POST   /repos/{o}/{r}/issues                    list (state, labels filters) / create an issue
   PATCH      /repos/{o}/{r}/issues/{n}                update an issue (title, body, state)
   POST       /repos/{o}/{r}/code-scanning/sarifs      a SARIF upload (the upload-sarif double)
+  POST       /repos/{o}/{r}/releases                  create a release (the gh double, doubles/bin/gh)
   GET        commits, compare, a commit's pull requests, workflow runs and their jobs: fake_git.py
              (``git``: point ``git.repo`` at the repository; record pull requests and runs there)
 Every request must carry ``Authorization: token|Bearer <the job token>`` (401 otherwise).
@@ -97,6 +98,7 @@ class State:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     sarifs: list[dict[str, Any]] = field(default_factory=list)
+    releases: list[dict[str, Any]] = field(default_factory=list)
     tokens: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1000
@@ -211,6 +213,12 @@ class FakeGitHub:
                 return _patch(
                     st.issues.get(int(m.group(1))), body, ("title", "body", "state", "state_reason")
                 )
+            if re.fullmatch(r"/repos/[^/]+/[^/]+/releases", path) and method == "POST":
+                tag = body["tag_name"]
+                release = {"id": st.new_id(), "tag_name": tag, "name": body.get("name", ""),
+                           "body": body.get("body", ""), "html_url": f"{path}/{tag}"}  # fmt: skip
+                st.releases.append(release)
+                return 201, release
             if re.fullmatch(r"/repos/[^/]+/[^/]+/code-scanning/sarifs", path) and method == "POST":
                 st.sarifs.append(body)
                 return 202, {"id": str(len(st.sarifs)), "url": ""}
