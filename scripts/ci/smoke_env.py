@@ -7,7 +7,9 @@ them. The Terraform root must be initialised for the environment (``make smoke``
 
     python scripts/ci/smoke_env.py --env dev [--revision SHA] [--base-url URL] [--timeout S] [--out-dir DIR]
 
---revision: every health answer must name it (the new task definition serves), retried until then.
+--revision: first waits until every ECS service's deployment is COMPLETED (old tasks gone: exit 1
+with the reason when one fails or the timeout passes), then every health answer must name it (the
+new task definition serves), retried until then.
 
 --base-url overrides the public URL (the workflow proof points it at its loopback data plane).
 Exit status: smoke_test.py's (0 passed, 1 a check failed, 2 usage), or 2 when outputs are missing.
@@ -27,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import manifests
+import roll_services
 import sync_secrets
 
 STACK = manifests.REPO_ROOT / "infra" / "stack"
@@ -64,6 +67,22 @@ def api_keys(env: str) -> dict[str, str]:
     return keys
 
 
+def wait_for_deployments(outputs: dict, seconds: float) -> str | None:
+    """Wait until every ECS service's PRIMARY deployment is COMPLETED with all its tasks running:
+    the apply returns at UpdateService and, during the rolling update, old and new tasks serve side
+    by side behind the load balancer, so a check answered by an old task proves nothing about the
+    new revision. ECS marks a deployment COMPLETED once the service reached a steady state
+    (ECS API reference, Deployment.rolloutState). None when all did, else a one-line reason."""
+    cluster = outputs.get("cluster_name")
+    services = [v["service_name"] for v in (outputs.get("services") or {}).values() if v.get("service_name")]
+    if not cluster or not services:
+        return "the stack's outputs name no ECS cluster or services"
+    print(f"waiting for the ECS deployments of {', '.join(services)} to complete", flush=True)
+    outcome = roll_services.wait_completed(boto3.client("ecs"), cluster, services, seconds)
+    bad = {name: state for name, state in outcome.items() if state != "COMPLETED"}
+    return "; ".join(f"{name}: {state}" for name, state in sorted(bad.items())) or None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, choices=("dev", "prod", "local"))
@@ -82,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, BotoCoreError, ClientError) as exc:
         print(f"smoke_env: {exc}", file=sys.stderr)
         return 2
+    if args.revision:  # the new revision only: no old task may answer the checks
+        try:
+            reason = wait_for_deployments(outputs, args.timeout)
+        except (BotoCoreError, ClientError) as exc:
+            reason = f"DescribeServices failed: {exc}"
+        if reason:
+            print(f"smoke_env: the deployment of {args.revision} did not complete: {reason}", file=sys.stderr)
+            return 1
     argv_smoke = [sys.executable, str(manifests.REPO_ROOT / "scripts" / "smoke_test.py"), "--base-url", base]
     # The checks go through the public URL only: in AWS the load balancer is internal (a runner
     # cannot reach it) and answers only requests carrying CloudFront's origin header; the WAF sits

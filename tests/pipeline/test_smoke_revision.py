@@ -7,11 +7,15 @@ record-good would record images that never went live.
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from types import ModuleType
 
 import httpx
 import pytest
 import smoke_test
+
+from tests.support.tools import REPO_ROOT
 
 
 def _ctx(answers: list[str], seen: list[str]) -> smoke_test.Context:
@@ -63,3 +67,57 @@ def test_once_the_new_revision_serves_a_failing_check_gets_only_the_settle_time(
     assert time.monotonic() - started < 30
     assert [r.passed for r in results] == [True, False]
     assert results[1].attempts > 1  # retried during the settle time
+
+
+class _Ecs:
+    """describe_services answers in turn (the last one repeats), as ECS reports a rolling update."""
+
+    def __init__(self, states: list[tuple[str, int]]) -> None:
+        self.states, self.calls = states, 0
+
+    def describe_services(self, cluster: str, services: list[str]) -> dict:
+        state, running = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        deployment = {"status": "PRIMARY", "rolloutState": state, "rolloutStateReason": "tasks failed"}
+        return {"services": [{"serviceName": name, "deployments": [deployment], "runningCount": running,
+                              "desiredCount": 2} for name in services]}  # fmt: skip
+
+
+def _smoke_env() -> ModuleType:
+    """scripts/ci/smoke_env.py as a module (scripts/ci is not a package: the workflows run its files)."""
+    spec = importlib.util.spec_from_file_location("smoke_env", REPO_ROOT / "scripts" / "ci" / "smoke_env.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+OUTPUTS = {"cluster_name": "storefront-dev", "services": {"catalog": {"service_name": "catalog"}}}
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+
+
+def test_the_functional_checks_wait_until_the_old_tasks_are_gone(
+    monkeypatch: pytest.MonkeyPatch, no_sleep: None
+) -> None:
+    """During the rolling update old tasks still answer: smoke_env waits for COMPLETED first."""
+    smoke_env = _smoke_env()
+    ecs = _Ecs([("IN_PROGRESS", 3), ("IN_PROGRESS", 2), ("COMPLETED", 2)])
+    monkeypatch.setattr(smoke_env.boto3, "client", lambda name: ecs)
+    assert smoke_env.wait_for_deployments(OUTPUTS, 60) is None
+    assert ecs.calls == 3
+
+
+def test_a_failed_or_unfinished_deployment_fails_the_smoke_test(
+    monkeypatch: pytest.MonkeyPatch, no_sleep: None
+) -> None:
+    smoke_env = _smoke_env()
+    monkeypatch.setattr(smoke_env.boto3, "client", lambda name: _Ecs([("FAILED", 0)]))
+    assert smoke_env.wait_for_deployments(OUTPUTS, 60) == "catalog: FAILED: tasks failed"
+    monkeypatch.setattr(smoke_env.boto3, "client", lambda name: _Ecs([("IN_PROGRESS", 1)]))
+    assert smoke_env.wait_for_deployments(OUTPUTS, 0) == "catalog: not finished after 0 s"
+    assert "no ECS cluster" in str(smoke_env.wait_for_deployments({}, 0))

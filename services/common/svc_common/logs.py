@@ -134,6 +134,10 @@ def configure_logging(level: str = "INFO") -> None:
     global _access_handler
     access_handler = logging.StreamHandler(sys.stdout)
     access_handler.setFormatter(PreformattedFormatter())
+    # One lock for both handlers of stdout: the access line is one os.write beside the stream's
+    # buffer, so a long record of the root handler (a traceback over the buffer's size, flushed in
+    # pieces) must not be written while an access line goes out, or the two lines interleave.
+    access_handler.lock = handler.lock
     _ACCESS.handlers[:] = [access_handler]
     _ACCESS.propagate = False
     _ACCESS.setLevel(logging.INFO)

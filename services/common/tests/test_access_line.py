@@ -219,3 +219,16 @@ def test_latency_is_milliseconds_to_the_nearest_hundredth(monkeypatch: pytest.Mo
     doc = json.loads(lines[0])
     assert (doc["latency_ms"], doc["Latency"]) == (12.35, 12.35)
     assert json.dumps(doc["latency_ms"]) == "12.35"
+
+
+def test_the_access_line_and_other_records_share_one_stdout_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The access line is one os.write beside stdout's buffer; a long record of the root handler
+    (a traceback flushed in pieces) written meanwhile from another thread would split it. Both
+    handlers hold the same lock while they write, so lines never interleave."""
+    root, access = logging.getLogger(), logging.getLogger(logs.ACCESS_LOGGER)
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(access, "handlers", list(access.handlers))
+    logs.configure_logging()
+    (root_handler,), (access_handler,) = root.handlers, access.handlers
+    assert access_handler.lock is root_handler.lock
+    assert access_handler.lock is not None
