@@ -16,8 +16,10 @@ decisions from the emulator's state, once a second:
   (`<repository>@<digest>` in the task definition) is read from the emulator's ECR (BatchGetImage)
   and its layer from the registry's blob store filled by the build-push double
   (tests/pipeline/gha/doubles/image_push.py), so a broken commit serves broken code and a
-  rollback serves the old code again. An image that cannot be pulled, or a task that does not get
-  healthy, leaves the previous task serving (the deployment circuit breaker's outcome).
+  rollback serves the old code again. An image that cannot be pulled, or a secret without a
+  value, leaves the previous task serving (the task never starts); a task that starts but does
+  not get healthy replaces it anyway (one port per service here), unlike ECS, whose circuit
+  breaker would keep the old tasks: the proof's scenarios break a route, not the health check.
 * ALB + CloudFront: the local edge (scripts/tooling/edge_config.py: each manifest's path prefix to
   its service, internal paths refused, the security headers), its static root a copy of the site
   bucket's objects, synced from S3 every second.
@@ -149,7 +151,7 @@ class DataPlane:
         return any(c.get("status") == "ACTIVE" for c in clusters)
 
     def _deploy(self, m: manifests.Manifest, key: str, task_definition: str) -> None:
-        """Start a task of ``task_definition``; when healthy it replaces the running one."""
+        """Start a task of ``task_definition`` in place of the running one (stopped first: one port)."""
         definition = self.client("ecs").describe_task_definition(taskDefinition=task_definition)[
             "taskDefinition"
         ]
