@@ -152,10 +152,15 @@ def invalidation_paths(keys: list[str]) -> list[str]:
     return ["/*"] if len(paths) > MAX_LISTED_PATHS else paths
 
 
+def site_bucket(env: str, account: str) -> str:
+    """The site bucket of ``env`` (infra/modules/edge's naming rule)."""
+    return f"{manifests.project_name()}-{env}-site-{account}"
+
+
 def find_targets(session: boto3.Session, env: str) -> tuple[str, str | None]:
     """Bucket and distribution of ``env`` by the stack's naming rule."""
     account = session.client("sts").get_caller_identity()["Account"]
-    bucket = f"{manifests.project_name()}-{env}-site-{account}"
+    bucket = site_bucket(env, account)
     cloudfront = session.client("cloudfront")
     for page in cloudfront.get_paginator("list_distributions").paginate():
         for dist in page.get("DistributionList", {}).get("Items", []):

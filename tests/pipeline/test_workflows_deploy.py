@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import boto3
 import manifests
+import publish_static
 import pytest
 import sync_secrets
 
@@ -154,7 +155,7 @@ def test_c_a_push_to_main_deploys_dev(deploys: Deploys) -> None:
     for secret in owned:  # a value exists (never read here)
         assert "AWSCURRENT" in str(sm.describe_secret(SecretId=secret["ARN"]).get("VersionIdsToStages"))
     account = _client(d, "sts").get_caller_identity()["Account"]
-    bucket = f"{manifests.project_name()}-dev-site-{account}"
+    bucket = publish_static.site_bucket("dev", account)
     keys = {o["Key"] for o in _client(d, "s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert "index.html" in keys, keys
     subjects = {t["sub"] for t in d.proof.github.state.tokens[tokens_before:]}

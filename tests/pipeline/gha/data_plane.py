@@ -44,6 +44,8 @@ from typing import Any
 
 import boto3
 import manifests
+import publish_static
+import roll_services
 from botocore.exceptions import BotoCoreError, ClientError
 from tooling.edge_config import caddyfile, edge_env
 from tooling.net import HOST, ProcessExitedError
@@ -135,7 +137,7 @@ class DataPlane:
         wanted = {}
         if arns:
             for svc in ecs.describe_services(cluster=self.cluster, services=arns)["services"]:
-                primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+                primary = roll_services.primary(svc) or {}
                 task_definition = primary.get("taskDefinition") or svc["taskDefinition"]
                 wanted[svc["serviceName"]] = (f"{primary.get('id', '')} {task_definition}", task_definition)
         for m in start_order(manifests.load_all()):  # the ECS service is named after the manifest
@@ -230,7 +232,7 @@ class DataPlane:
         """The site bucket's objects into the edge's root (CloudFront's S3 origin)."""
         s3 = self.client("s3")
         account = self.client("sts").get_caller_identity()["Account"]
-        bucket = f"{self.cluster}-site-{account}"
+        bucket = publish_static.site_bucket(self.env_name, account)
         try:
             pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             objects = {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
