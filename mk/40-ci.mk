@@ -7,7 +7,7 @@ SARIF_DIR    ?= $(STATE)/sarif
 REPO_FILES   := $(PY) scripts/ci/repo_files.py
 
 .PHONY: quality quality-python quality-terraform quality-workflows quality-dockerfiles quality-shell \
-        security sarif checkov-venv
+        security security-verdict sarif checkov-venv
 
 quality: quality-python quality-terraform quality-workflows quality-dockerfiles quality-shell ## All static checks (ruff, terraform fmt, actionlint, zizmor, hadolint, shellcheck)
 
@@ -39,9 +39,11 @@ checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes wi
 # The one checkov configuration is policies/.checkov.yaml (mk/35-edge.mk: `make checkov`).
 CHECKOV_ARGS := --config-file policies/.checkov.yaml --skip-download --quiet -d infra
 
-security: venv checkov-venv ## bandit and checkov (with policies/); fails on any finding
-	$(BIN)/bandit -q -c pyproject.toml -r services scripts
-	$(MAKE) checkov
+security: sarif ## bandit and checkov (with policies/), one run each: SARIF in SARIF_DIR, then fails on any finding
+	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR)
+
+security-verdict: venv ## Fail on any finding in SARIF_DIR's SARIF files (what `make sarif` wrote; nothing is scanned again)
+	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR)
 
 sarif: venv checkov-venv ## bandit + checkov results as SARIF in SARIF_DIR (never fails on findings)
 	mkdir -p $(SARIF_DIR)
@@ -80,7 +82,7 @@ plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summa
 	$(if $(SUMMARY_FILE),$(PY) scripts/ci/job_summary.py $(PLAN_OUT)/full-report.md $(PLAN_OUT)/plan.txt >> $(SUMMARY_FILE))
 	@cat $(PLAN_OUT)/summary.json
 
-plan-verify: tf-init ## Refuse ENV's new plan unless it renders exactly as the reviewed one (PLAN_SEAL: env, commit, rendering)
+plan-verify: check-env ## After make plan (same folder, no second init): refuse ENV's new plan unless it renders exactly as the reviewed one (PLAN_SEAL: env, commit, rendering)
 	$(TF_ENV) $(PY) scripts/ci/plan_guard.py verify --chdir $(STACK) --replanned \
 	  --plan $(TF_STATE)/$(ENV).tfplan --seal $(PLAN_SEAL) --env $(ENV) --commit $(COMMIT)
 

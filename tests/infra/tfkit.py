@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,13 +23,18 @@ from tests.support.tools import REPO_ROOT, unavailable
 
 MIRROR = Path("/opt/tf-plugins")
 CLI_CONFIG = REPO_ROOT / "infra" / "mirror.tfrc"
-# Go's garbage collector runs when the heap has grown by GOGC percent (default 100). terraform and
-# the AWS provider (started once per plan, apply, show and `terraform test` run block) allocate
-# its whole schema at start: at 400 they spend about a third less CPU per start (measured on
-# `terraform test` of modules/dynamodb: 6.1 -> 4.1 CPU seconds; the provider's resident memory
-# 543 -> 594 MB). A pacing setting only: what terraform does and answers is the same
-# (Go runtime documentation, "Environment Variables": https://pkg.go.dev/runtime).
-GO_GC_PERCENT = "400"
+
+
+# Go's garbage pacing for terraform and the provider it starts: the Makefile's value (mk/30-infra.mk
+# says why), so the tests' own terraform runs as `make` runs it.
+def _makefile_gogc() -> str:
+    found = re.search(r"^export GOGC \?= (\d+)$", (REPO_ROOT / "mk" / "30-infra.mk").read_text(), re.M)
+    if found is None:
+        raise RuntimeError("mk/30-infra.mk no longer sets `export GOGC ?= <percent>`")
+    return found[1]
+
+
+GO_GC_PERCENT = _makefile_gogc()
 
 
 def terraform_binary() -> str:

@@ -234,6 +234,65 @@ def test_bandit_json_becomes_sarif(tmp_path: Path) -> None:
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 7
 
 
+def _checkov_sarif(*results: dict) -> dict:
+    """A checkov SARIF log in the shape checkov 3 writes (`-o sarif`)."""
+    return {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Checkov", "rules": []}},
+                                          "results": list(results)}]}  # fmt: skip
+
+
+def _checkov_result(rule: str, **extra: object) -> dict:
+    location = {"physicalLocation": {"artifactLocation": {"uri": "infra/modules/alb/main.tf"},
+                                     "region": {"startLine": 186, "endLine": 215}}}  # fmt: skip
+    return {"ruleId": rule, "level": "warning", "message": {"text": "Ensure ALB protocol is HTTPS"},
+            "locations": [location], **extra}  # fmt: skip
+
+
+def test_the_security_verdict_fails_on_any_unsuppressed_finding_of_one_scan(tmp_path: Path) -> None:
+    """The security job scans once (make sarif) and judges those files: a finding of either tool
+    fails it, with one line naming tool, rule and place; an inline skip (a suppressed result, as
+    checkov reports `#checkov:skip=`) does not; a suppression that was rejected still fails."""
+    skipped = _checkov_result("CKV_AWS_2", suppressions=[{"kind": "inSource", "justification": "internal"}])
+    (tmp_path / "checkov.sarif").write_text(json.dumps(_checkov_sarif(skipped)))
+    clean = cli("sarif_verdict.py", str(tmp_path))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "no finding (1 suppressed inline, with a reason)" in clean.stdout
+
+    report = {"results": [{"test_id": "B602", "issue_text": "shell=True", "issue_severity": "HIGH",
+                           "filename": "./scripts/x.py", "line_number": 7}]}  # fmt: skip
+    (tmp_path / "b.json").write_text(json.dumps(report))
+    assert cli("bandit_sarif.py", str(tmp_path / "b.json"), str(tmp_path / "bandit.sarif")).returncode == 0
+    found = cli("sarif_verdict.py", str(tmp_path))
+    assert found.returncode == 1
+    assert "bandit: B602 (error) scripts/x.py:7: shell=True" in found.stdout
+    assert "1 finding(s)" in found.stdout
+
+    (tmp_path / "bandit.sarif").unlink()
+    rejected = _checkov_result("CKV_AWS_2", suppressions=[{"kind": "external", "status": "rejected"}])
+    (tmp_path / "checkov.sarif").write_text(json.dumps(_checkov_sarif(skipped, rejected)))
+    again = cli("sarif_verdict.py", str(tmp_path))
+    assert again.returncode == 1
+    assert "Checkov: CKV_AWS_2 (warning) infra/modules/alb/main.tf:186" in again.stdout
+
+
+def test_the_security_verdict_refuses_what_is_not_a_scan(tmp_path: Path) -> None:
+    """No folder, no SARIF file in it, a file that is not SARIF 2.1.0: exit 2 with a reason, never
+    a green verdict over nothing."""
+    missing = cli("sarif_verdict.py", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert "no such folder" in missing.stderr
+    empty = cli("sarif_verdict.py", str(tmp_path))
+    assert empty.returncode == 2
+    assert "no *.sarif file" in empty.stderr
+    (tmp_path / "x.sarif").write_text("{not json")
+    bad = cli("sarif_verdict.py", str(tmp_path))
+    assert bad.returncode == 2
+    assert "not a SARIF log" in bad.stderr
+    (tmp_path / "x.sarif").write_text(json.dumps({"version": "2.0.0", "runs": []}))
+    old = cli("sarif_verdict.py", str(tmp_path))
+    assert old.returncode == 2
+    assert "expected 2.1.0" in old.stderr
+
+
 def test_job_summary_stays_under_githubs_limit() -> None:
     sys.path.insert(0, str(CI))
     import job_summary

@@ -4,7 +4,7 @@ In AWS the distribution's URL reaches CloudFront, which serves the site from its
 sends the API paths to the ALB, whose listener rules forward each service's path prefix to the
 tasks ECS runs from the service's current task definition. The emulator keeps all of that as
 configuration and serves none of it. This stand-in, started by the test fixture, makes the same
-decisions from the emulator's state, once a second:
+decisions from the emulator's state, every POLL_SECONDS:
 
 * ECS: for each service of the cluster ``<project>-<env>``, the PRIMARY deployment's task
   definition decides what runs. A new task is started when it changes (a new task definition, or
@@ -22,7 +22,7 @@ decisions from the emulator's state, once a second:
   breaker would keep the old tasks: the proof's scenarios break a route, not the health check.
 * ALB + CloudFront: the local edge (scripts/tooling/edge_config.py: each manifest's path prefix to
   its service, internal paths refused, the security headers), its static root a copy of the site
-  bucket's objects, synced from S3 every second.
+  bucket's objects, synced from S3 at every poll.
 
 Not emulated (design.md, "Not emulated"): CloudFront caching and invalidation timing, the WAF,
 ECS rolling timings (the old task stops as soon as the new one is healthy: one task per service),
@@ -55,6 +55,9 @@ from tooling.stack_settings import EMULATOR_AWS_ENV, Settings, base_env
 from tests.support.aws import REGION
 from tests.support.procs import Proc, free_port, wait_http
 
+# How often the stand-in reads the emulator. ECS and CloudFront take seconds to act on a change as
+# well; each poll is five API calls per environment, so a faster poll only costs the suite CPU.
+POLL_SECONDS = 2.0
 IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/([a-z0-9._/-]+)@(sha256:[0-9a-f]{64})$")
 
 
@@ -86,7 +89,15 @@ class DataPlane:
         self._edge: Proc | None = None
         creds = {k.lower(): v for k, v in EMULATOR_AWS_ENV.items() if k.startswith("AWS_") and "KEY" in k}
         session = boto3.session.Session(region_name=REGION, **creds)
-        self.client: Callable[[str], Any] = lambda name: session.client(name, endpoint_url=aws_url)
+        clients: dict[str, Any] = {}  # one client per service, made once: a poll makes no new client
+
+        def client(name: str) -> Any:
+            if name not in clients:
+                clients[name] = session.client(name, endpoint_url=aws_url)
+            return clients[name]
+
+        self.client: Callable[[str], Any] = client
+        self._account: str | None = None
 
     @property
     def url(self) -> str:
@@ -114,7 +125,7 @@ class DataPlane:
             self._edge.stop()
 
     def _follow(self) -> None:
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(POLL_SECONDS):
             try:
                 self.reconcile()
             except (BotoCoreError, ClientError) as exc:  # the emulator is busy: try again
@@ -231,8 +242,9 @@ class DataPlane:
     def _sync_site(self) -> None:
         """The site bucket's objects into the edge's root (CloudFront's S3 origin)."""
         s3 = self.client("s3")
-        account = self.client("sts").get_caller_identity()["Account"]
-        bucket = publish_static.site_bucket(self.env_name, account)
+        if self._account is None:
+            self._account = self.client("sts").get_caller_identity()["Account"]
+        bucket = publish_static.site_bucket(self.env_name, self._account)
         try:
             pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             objects = {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
