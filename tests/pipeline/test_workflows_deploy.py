@@ -83,14 +83,17 @@ def _client(d: Deploys, name: str):
                         aws_secret_access_key=FAKE_AWS_ENV["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
 
 
-def _push(d: Deploys, workflow: str, ref: str, sha: str, env: str, **extra_env: str) -> RunResult:
-    """A push event (branch or tag) running ``workflow``, the variables and secrets of ``env`` set
-    as the README's "Environment settings" say, the smoke test pointed at ``env``'s data plane."""
+def _push(
+    d: Deploys, workflow: str, ref: str, sha: str, env: str, before: str = "0" * 40, **extra_env: str
+) -> RunResult:
+    """A push event (branch or tag; ``before``: the ref's previous tip) running ``workflow``, the
+    variables and secrets of ``env`` set as the README's "Environment settings" say, the smoke test
+    pointed at ``env``'s data plane."""
     proof = d.proof
     return proof.act.run(
         "push",
         workflow,
-        push_event(ref, sha),
+        push_event(ref, sha, before),
         ref=ref,
         sha=sha,
         secrets={"SERVICE_SECRETS": d.service_secrets[env]},
@@ -99,8 +102,8 @@ def _push(d: Deploys, workflow: str, ref: str, sha: str, env: str, **extra_env: 
     )
 
 
-def _main(d: Deploys, sha: str) -> RunResult:
-    return _push(d, "main.yml", "refs/heads/main", sha, "dev", PYTEST_ADDOPTS=INNER_TESTS)
+def _main(d: Deploys, sha: str, before: str = "0" * 40) -> RunResult:
+    return _push(d, "main.yml", "refs/heads/main", sha, "dev", before, PYTEST_ADDOPTS=INNER_TESTS)
 
 
 def _running_images(d: Deploys, env: str) -> dict[str, str]:
@@ -172,7 +175,9 @@ BROKEN = (
 
 
 def test_d_a_push_whose_smoke_test_fails_is_rolled_back(deploys: Deploys) -> None:
-    """(d) The commit breaks a checked endpoint: apply, secrets and static pass, the smoke test of
+    """(d) The commit breaks a checked endpoint. It passed quality, security and test on its pull
+    request (the fake GitHub records that run), so main.yml's `tested` job proves the tree tested and
+    the checks are not run again (the usual path to main). Apply, secrets and static pass, the smoke test of
     the new revision fails within its settle time (not the 600 s timeout), record-good never runs;
     the rollback path runs (last-good, rollback-plan, rollback, rollback-smoke): the ECS services run
     the last good images again (their task definitions name the good digests), the data plane
@@ -187,13 +192,26 @@ def test_d_a_push_whose_smoke_test_fails_is_rolled_back(deploys: Deploys) -> Non
     original = (d.proof.act.repo / rel).read_text()
     assert original.count(healthy) == 1
     sha = commit_change(d.proof.act.repo, rel, "", replace=original.replace(healthy, broken))
+    # The usual way to main: the change passed quality, security and test on its pull request (a
+    # defect only the smoke test catches) and was merged as it was tested, so main.yml's `tested`
+    # job finds that run through the REST API (scripts/ci/tested_tree.py) and the checks are skipped.
+    git = d.proof.github.git
+    git.repo = d.proof.act.repo
+    git.merged_pull(21, sha, sha)
+    checks = {"quality / quality (python)": "success", "security / scan": "success", "test / test": "success"}
+    git.workflow_run("pull-request.yml", sha, checks)
     try:
-        result = _main(d, sha)
+        result = _main(d, sha, before=good)
     finally:
         commit_change(d.proof.act.repo, rel, "", replace=original)
     report(result, "push to main whose smoke test fails")
     assert result.returncode != 0
-    for job in ("deploy", "secrets", "static", "smoke"):  # smoke reports (report-only); its verdict:
+    assert "tested_tree: ALREADY TESTED" in result.output("tested"), result.output("tested")[-3000:]
+    for job in ("quality", "security", "test"):  # proven on the pull request: not run again
+        assert result.result(job) is None, f"{job} ran for a tree its pull request had tested"
+    assert "passed quality, security and test on its pull request" in result.output("checks")
+    # smoke only reports (report-only); its verdict is smoke-passed:
+    for job in ("checks", "deploy", "secrets", "static", "smoke"):
         assert result.result(job) == "success", (job, result.output(job)[-3000:])
     assert result.result("smoke-passed") == "failure"
     smoke = result.output("smoke")
