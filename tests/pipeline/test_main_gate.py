@@ -36,7 +36,10 @@ def _upstream(job: str) -> set[str]:
 def test_nothing_that_changes_dev_starts_before_the_checks_gate() -> None:
     for job in ("deploy", "secrets", "static", "smoke", "record-good"):
         assert "checks" in _upstream(job), f"{job} does not wait for the checks"
-    assert "if" not in MAIN["deploy"], "deploy must keep the implicit success() of its needs"
+    # Not the implicit success(): over the skipped checks of a tested tree it would skip deploy
+    # (tests/pipeline/test_workflow_contract.py, test_no_job_relies_on_success_over_a_chain_that_can_skip).
+    for need in ("images", "plan", "checks"):
+        assert f"needs.{need}.result == 'success'" in MAIN["deploy"]["if"], MAIN["deploy"]["if"]
     assert _needs("checks") == {"tested", *CHECKS}
     assert MAIN["checks"]["if"] == "${{ !cancelled() }}"
 

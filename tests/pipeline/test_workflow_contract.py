@@ -340,7 +340,7 @@ def test_a_smoke_call_that_only_reports_has_a_verdict_the_deploy_path_obeys() ->
     assert '[ "$RESULT" = success ] && [ "$PASSED" = true ]' in step["run"]
     assert "exit 1" in step["run"]
     assert "smoke-passed" in jobs["record-good"]["needs"]
-    assert "if" not in jobs["record-good"]
+    assert "needs.smoke-passed.result == 'success'" in jobs["record-good"]["if"]
     assert "needs.smoke-passed.result == 'failure'" in jobs["last-good"]["if"]
     assert "smoke-passed" in jobs["rolled-back"]["needs"]
     interface = call_interface(WORKFLOWS_DIR / "reusable-smoke.yml")
@@ -492,3 +492,30 @@ def test_every_file_an_image_build_names_exists() -> None:
             for key in ("context", "file"):
                 rel = str(given[key]).replace("${{ matrix.service }}", service)
                 assert (REPO_ROOT / rel).exists(), f"image build {key} {given[key]!r}: {rel} does not exist"
+
+
+def _ancestors(jobs: dict, job_id: str) -> set[str]:
+    needs = jobs[job_id].get("needs") or []
+    found: set[str] = set()
+    for parent in [needs] if isinstance(needs, str) else needs:
+        found |= {parent} | _ancestors(jobs, parent)
+    return found
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=_ids(workflow_files()))
+def test_no_job_relies_on_success_over_a_chain_that_can_skip(path: Path) -> None:
+    """A job without `if:` runs on the implicit `success()`, which GitHub evaluates over every job
+    it depends on, transitively, not only over its own `needs`: when any ancestor was skipped (a
+    check skipped because the tree was tested on its pull request) the job is skipped too, even
+    though its direct needs succeeded (actions/runner#2205; "Using conditions to control job
+    execution"). So a job with an ancestor that has an `if:` (one that can be skipped) must state
+    its own condition with a status function (`!cancelled()`, `always()`, `failure()`), and the
+    results it requires of its needs."""
+    jobs = load(path).get("jobs") or {}
+    wrong = []
+    for job_id, job in jobs.items():
+        skippable = sorted(a for a in _ancestors(jobs, job_id) if "if" in jobs[a])
+        condition = str(job.get("if", ""))
+        if skippable and not any(f in condition for f in ("!cancelled()", "always()", "failure()")):
+            wrong.append(f"{job_id} (ancestors that can be skipped: {', '.join(skippable)})")
+    assert not wrong, f"{path.name}: jobs that a skipped ancestor would skip: {wrong}"
