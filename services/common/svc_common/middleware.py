@@ -30,7 +30,7 @@ from svc_common.logs import write_access_line
 __all__ = ["METRIC_NAMES", "BodyTimeoutError", "BodyTooLargeError", "RequestContextMiddleware"]
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 # Looked up once: per request they are then one global load each, no attribute lookup.
-_perf_counter_ns, _time_ns, _new_request_id = time.perf_counter_ns, time.time_ns, new_request_id
+_perf_counter_ns, _time_ns = time.perf_counter_ns, time.time_ns
 _set_request_id, _reset_request_id = request_id_var.set, request_id_var.reset
 
 
@@ -114,7 +114,7 @@ def RequestContextMiddleware(  # noqa: N802 # the middleware "class" Starlette's
                 declared = value
             elif name == b"transfer-encoding":
                 chunked = True
-        request_id = _new_request_id() if incoming is None else accept_request_id(incoming)
+        request_id = new_request_id() if incoming is None else accept_request_id(incoming)
         token = _set_request_id(request_id)
         start = _perf_counter_ns()
         status = 500
