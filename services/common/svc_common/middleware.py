@@ -92,7 +92,7 @@ def RequestContextMiddleware(  # noqa: N802 # the middleware "class" Starlette's
 
     A factory, not a class: the ASGI app it returns is a plain function whose settings are closure
     variables, so every request saves the instance call (``__call__`` through the type slot) and
-    the attribute lookups (callgrind: docs/benchmarks.md). Liveness probes (load balancer,
+    the attribute lookups (callgrind; design.md, Observability). Liveness probes (load balancer,
     container health check: GET of a ``probe_paths`` path) answered OK are not logged: they are
     noise, and the Requests metric then counts every call but health checks. A failing probe is
     logged like any request.
