@@ -10,6 +10,7 @@ packages=(
   graphviz                                                   # architecture picture (make diagram)
   fonts-dejavu-core
   wrk                                                        # load generator for make bench
+  valgrind                                                   # instructions per request (make bench)
 )
 
 missing=()

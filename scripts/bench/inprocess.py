@@ -8,6 +8,8 @@ Usage (run by scripts/bench/run.py with a service's environment and PYTHONPATH):
     python scripts/bench/inprocess.py NAME=MODULE:APP=PATH [...]
 
 (``MODULE:FACTORY()`` instead of ``MODULE:APP``: the app a factory returns, like the services'.)
+With ``--calls N`` (one target) it only makes WARMUP requests and then N, printing nothing: the
+run scripts/bench/instructions.py counts under callgrind.
 
 Prints one JSON object: {NAME: {"cpu_us": ..., "wall_us": ...}} for a GET of PATH: the median of
 ROUNDS rounds, the targets interleaved (A B C A B C ...) so that every target sees the same share of
@@ -84,7 +86,10 @@ async def _interleaved(apps: dict[str, tuple[Any, str]]) -> dict[str, dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="+", help="NAME=MODULE:APP=PATH or NAME=MODULE:FACTORY()=PATH")
+    parser.add_argument("--calls", type=int, default=None, help="warm up, make N requests, print nothing")
     args = parser.parse_args(argv)
+    if args.calls is not None and (args.calls < 0 or len(args.targets) != 1):
+        parser.error("--calls takes a count >= 0 and exactly one target")
     from svc_common.logs import configure_logging  # the services' logging, as when served
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
@@ -99,9 +104,19 @@ def main(argv: list[str] | None = None) -> int:
             factory = attr.endswith("()")  # an app factory (the services'): call it once
             target = getattr(importlib.import_module(module), attr.removesuffix("()"))
             apps[name] = (target() if factory else target, path)
+        if args.calls is not None:
+            ((app, path),) = apps.values()
+            asyncio.run(_warm_then(app, path, args.calls))
+            return 0
         out = asyncio.run(_interleaved(apps))
     print(json.dumps(out))
     return 0
+
+
+async def _warm_then(app: Any, path: str, count: int) -> None:
+    await _measure(app, path, WARMUP)
+    if count:
+        await _measure(app, path, count)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ class Report(BaseModel):
     faults: dict[str, Any]
     notes: list[str]
     inprocess_load: float | None = None  # load average (1 min) as the in-process part began
+    instructions: dict[str, int] = {}  # instructions per request (callgrind), bench.instructions
+    instructions_text: str = ""  # its summary line, or why it was not measured
 
 
 def overhead(results: list[loadgen.LoadResult], prefix: str = "") -> dict[str, Any]:
@@ -152,6 +154,26 @@ def _cpu_ratio(inproc: dict[str, dict[str, float]]) -> str:
             "the health route measured here is a liveness probe: answered OK, it writes no access line"
         )
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def inprocess_line(inproc: dict[str, dict[str, float]], load: float | None) -> str:
+    """The report's line of CPU microseconds per request in-process, with the load it ran under."""
+    return (
+        "- CPU per health request inside the app (in-process ASGI calls, no socket, no edge; median of "
+        "interleaved rounds, much less sensitive to other work on the machine): "
+        + ", ".join(f"{k} {v['cpu_us']} µs" for k, v in inproc.items())
+        + _cpu_ratio(inproc)
+        + _inprocess_load(load)
+    )
+
+
+def instructions_line(text: str) -> str:
+    """The report's line of instructions per request (bench.instructions' summary, or why not)."""
+    return (
+        "- Instructions per health request inside the app (callgrind, scripts/bench/instructions.py: "
+        "deterministic whatever the load; user-space instructions, not time): "
+        + (text or "not measured by this run")
+    )
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:
@@ -208,11 +230,8 @@ def render(report: Report) -> str:
         f"target: within {o['target_pct']:.0f}% of the bare app: **{verdict}**",
         f"- Without the edge (straight to the processes): bare {d['bare_rps']} req/s, catalog "
         f"{d['catalog_rps']} req/s, ratio {d['rps_ratio']} (cost {d['throughput_cost_pct']}%)",
-        "- CPU per health request inside the app (in-process ASGI calls, no socket, no edge; median of "
-        "interleaved rounds, much less sensitive to other work on the machine): "
-        + ", ".join(f"{k} {v['cpu_us']} µs" for k, v in report.inprocess.items())
-        + _cpu_ratio(report.inprocess)
-        + _inprocess_load(report.inprocess_load),
+        inprocess_line(report.inprocess, report.inprocess_load),
+        instructions_line(report.instructions_text),
         f"- Machine load average (1 min) before / after the load rows: {report.load_before} / "
         f"{report.load_after} on {m.nproc} CPUs; other work on the machine makes rows noisy.",
         "",

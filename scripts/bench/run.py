@@ -49,7 +49,7 @@ import manifests  # noqa: E402
 from tooling.services import service_env  # noqa: E402
 from tooling.stack_settings import StackError  # noqa: E402
 
-from bench import calls, loadgen, machine, stack  # noqa: E402
+from bench import calls, instructions, loadgen, machine, stack  # noqa: E402
 from bench.cold_start import container_cold_start, image_sizes, process_cold_start  # noqa: E402
 from bench.report import (  # noqa: E402
     HEALTH_ROUNDS,
@@ -115,21 +115,29 @@ def _loads(s: stack.Stack, ids: list[str], duration: int, connections: int) -> l
     return results
 
 
+def _inprocess_env(s: stack.Stack) -> dict[str, str]:
+    env = service_env(s.settings, manifests.get("catalog"))
+    env.pop("HEALTH_PATH", None)  # the bare app keeps its own /hello/health
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(stack.BENCH_DIR)])
+    return env
+
+
+# The bare app and the same app behind our middleware (every call logged): what the middleware adds.
+BARE, LOGGED = "bare app health", "bare app behind our middleware, logged"
+_DRIVER = [sys.executable, str(stack.BENCH_DIR / "inprocess.py")]
+
+
 def _inprocess(s: stack.Stack) -> dict[str, dict[str, float]]:
     """CPU microseconds per health request inside the app (no socket): bare app vs catalog."""
     catalog = manifests.get("catalog")
-    env = service_env(s.settings, catalog)
-    env.pop("HEALTH_PATH", None)  # the bare app keeps its own /hello/health
-    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(stack.BENCH_DIR)])
     result = subprocess.run(
         [
-            sys.executable,
-            str(stack.BENCH_DIR / "inprocess.py"),
-            f"bare app health=hello_app:app={stack.HELLO_HEALTH}",
+            *_DRIVER,
+            f"{BARE}=hello_app:app={stack.HELLO_HEALTH}",
             f"catalog health={catalog.app}()={catalog.health_path}",
-            f"bare app behind our middleware, logged=hello_logged:app={stack.HELLO_HEALTH}",
+            f"{LOGGED}=hello_logged:app={stack.HELLO_HEALTH}",
         ],
-        env=env,
+        env=_inprocess_env(s),
         capture_output=True,
         text=True,
         timeout=120,
@@ -138,6 +146,19 @@ def _inprocess(s: stack.Stack) -> dict[str, dict[str, float]]:
     if result.returncode != 0:
         raise RuntimeError(f"in-process measurement failed: {result.stderr.strip()[-300:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _instructions(s: stack.Stack) -> tuple[dict[str, int], str]:
+    """Instructions per request (callgrind) of the bare and the logged app, or why not measured."""
+    reason = instructions.missing_reason()
+    if reason:
+        return {}, f"not measured: {reason}"
+    targets = {BARE: f"hello_app:app={stack.HELLO_HEALTH}", LOGGED: f"hello_logged:app={stack.HELLO_HEALTH}"}
+    try:
+        counts = instructions.measure(_DRIVER, targets, _inprocess_env(s))
+    except (instructions.InstructionsError, subprocess.TimeoutExpired) as exc:
+        return {}, f"not measured: {exc}"
+    return counts, instructions.summary(counts, BARE, LOGGED)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             inproc = _inprocess(s)
             for name, v in inproc.items():
                 say(f"  {name:<28} {v['cpu_us']:8.1f} us CPU per request")
+            say("bench: instructions per request in-process (callgrind; a few minutes)")
+            instr, instr_text = _instructions(s)
+            say(f"  {instr_text}")
             say("bench: calls per operation (counted from the emulator's and catalog's logs)")
             call_counts = calls.measure(s)
             say("bench: cold starts")
@@ -241,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         load_after=round(load_after, 2),
         inprocess=inproc,
         inprocess_load=round(inproc_load, 2),
+        instructions=instr,
+        instructions_text=instr_text,
         calls=call_counts,
         cold_starts=colds,
         image_sizes=sizes,

@@ -22,6 +22,7 @@ _FIELDS: dict[str, str] = {}  # service and environment, once the app's settings
 _fd_stream: object = None  # the access handler's stream whose descriptor _fd is (write_access_line)
 _fd: int | None = None
 _write = os.write
+INFO = logging.INFO
 
 
 def iso_time(seconds: float) -> str:
@@ -63,26 +64,31 @@ def write_access_line(line: str) -> None:
         and handlers[0] is handler
         and not handler.filters
         and not _ACCESS.filters
-        and _ACCESS.isEnabledFor(logging.INFO)
+        and _ACCESS.isEnabledFor(INFO)
     ):
         global _fd_stream, _fd
-        stream = handler.stream
-        with handler.lock:  # type: ignore[union-attr]
-            try:
-                if stream is not _fd_stream:  # setStream() since the last line: look again
-                    _fd_stream, _fd = stream, _descriptor(stream)
-                if _fd is None:
-                    stream.write(line + handler.terminator)
-                    stream.flush()
-                    return
+        lock = handler.lock
+        # acquire()/release() in try/finally: the same as ``with lock`` at half the work (the
+        # RLock's __exit__ parses its three arguments).
+        lock.acquire()  # type: ignore[union-attr]
+        try:
+            stream = handler.stream
+            if stream is not _fd_stream:  # setStream() since the last line: look again
+                _fd_stream, _fd = stream, _descriptor(stream)
+            if _fd is None:
+                stream.write(line + handler.terminator)
                 stream.flush()
-                data = (line + handler.terminator).encode()  # an access line is ASCII
+                return
+            stream.flush()
+            data = (line + handler.terminator).encode()  # an access line is ASCII
+            written = _write(_fd, data)
+            while written < len(data):  # a pipe may take part of a write (a signal came)
+                data = data[written:]
                 written = _write(_fd, data)
-                while written < len(data):  # a pipe may take part of a write (a signal came)
-                    data = data[written:]
-                    written = _write(_fd, data)
-            except (OSError, ValueError):
-                handler.handleError(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": line}))
+        except (OSError, ValueError):
+            handler.handleError(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": line}))
+        finally:
+            lock.release()  # type: ignore[union-attr]
         return
     _ACCESS.info(line)
 

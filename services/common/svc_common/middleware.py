@@ -24,12 +24,14 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svc_common.access_line import METRIC_NAMES, AccessLine
-from svc_common.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from svc_common.context import REQUEST_ID_HEADER, accept_request_id, new_request_id, request_id_var
 from svc_common.logs import write_access_line
 
 __all__ = ["METRIC_NAMES", "BodyTimeoutError", "BodyTooLargeError", "RequestContextMiddleware"]
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
-_perf_counter, _time = time.perf_counter, time.time  # looked up once, used twice per request
+# Looked up once: per request they are then one global load each, no attribute lookup.
+_perf_counter_ns, _time_ns = time.perf_counter_ns, time.time_ns
+_set_request_id, _reset_request_id = request_id_var.set, request_id_var.reset
 
 
 class BodyTooLargeError(HTTPException):
@@ -77,49 +79,44 @@ def _guarded(receive: Receive, limit: int | None, timeout: float | None) -> Rece
     return receive_guarded
 
 
-class RequestContextMiddleware:
-    """Sets/propagates X-Request-Id and writes the access-log + metrics line for each request."""
+def RequestContextMiddleware(  # noqa: N802 # the middleware "class" Starlette's add_middleware takes
+    app: ASGIApp,
+    service: str,
+    environment: str,
+    max_body_bytes: int | None = None,
+    probe_paths: frozenset[str] = frozenset(),
+    body_timeout: float | None = None,
+    namespace: str = "storefront",
+) -> ASGIApp:
+    """Sets/propagates X-Request-Id and writes the access-log + metrics line for each request.
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        service: str,
-        environment: str,
-        max_body_bytes: int | None = None,
-        probe_paths: frozenset[str] = frozenset(),
-        body_timeout: float | None = None,
-        namespace: str = "storefront",
-    ) -> None:
-        self.app = app
-        self.body_timeout = body_timeout
-        # Liveness probes (load balancer, container health check: GET) answered OK are not logged:
-        # they are noise, and the Requests metric then counts every call but health checks. A
-        # failing probe is logged like any request.
-        self.probe_paths = probe_paths
-        self.service = service
-        self.environment = environment
-        self.max_body_bytes = max_body_bytes
-        self.namespace = namespace
-        # Everything of the line that never changes in this process is encoded here, once.
-        self._line = AccessLine(service, environment, self.namespace)
+    A factory, not a class: the ASGI app it returns is a plain function whose settings are closure
+    variables, so every request saves the instance call (``__call__`` through the type slot) and
+    the attribute lookups (callgrind; design.md, Observability). Liveness probes (load balancer,
+    container health check: GET of a ``probe_paths`` path) answered OK are not logged: they are
+    noise, and the Requests metric then counts every call but health checks. A failing probe is
+    logged like any request.
+    """
+    render = AccessLine(service, environment, namespace).render  # the constant parts encoded once
+    limit = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def request_context(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
         incoming = None
         declared = None
         chunked = False
-        for name, value in scope.get("headers", ()):
+        for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
             elif name == b"transfer-encoding":
                 chunked = True
-        request_id = accept_request_id(incoming)
-        token = request_id_var.set(request_id)
-        start = _perf_counter()
+        request_id = new_request_id() if incoming is None else accept_request_id(incoming)
+        token = _set_request_id(request_id)
+        start = _perf_counter_ns()
         status = 500
 
         def send_wrapper(message: Message) -> Awaitable[None]:
@@ -127,12 +124,12 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # A new list: the app's own (a Response's raw_headers) is left as it was.
                 message["headers"] = [*message.get("headers", ()), (_REQUEST_ID_KEY, request_id.encode())]
             return send(message)
 
-        limit = self.max_body_bytes
         try:
-            if declared is not None and self._declares_too_much(declared):
+            if declared is not None and _too_much(declared, limit):
                 # Refused before a byte of the body is read, in the same JSON shape as every error.
                 too_large = JSONResponse(
                     status_code=413, content={"detail": BodyTooLargeError(limit or 0).detail}
@@ -141,25 +138,30 @@ class RequestContextMiddleware:
             elif chunked or (declared is not None and declared != b"0"):
                 # The server stops a body at its Content-Length, so only a chunked body is counted
                 # against the limit; any body can stall, so both get the stall timeout.
-                guarded = _guarded(receive, limit if chunked else None, self.body_timeout)
-                await self.app(scope, guarded, send_wrapper)
+                guarded = _guarded(receive, limit if chunked else None, body_timeout)
+                await app(scope, guarded, send_wrapper)
             else:
                 # Neither Content-Length nor Transfer-Encoding: no body (RFC 9112, 6.3).
-                await self.app(scope, receive, send_wrapper)
+                await app(scope, receive, send_wrapper)
         finally:
-            if status >= 400 or scope["method"] != "GET" or scope["path"] not in self.probe_paths:
-                # Milliseconds to the nearest 0.01 (half up), as round(x, 2) gives them but for a
-                # tie within a float's precision; int arithmetic is half the work of round(x, 2).
-                latency_ms = int((_perf_counter() - start) * 100_000 + 0.5) / 100
+            method, path = scope["method"], scope["path"]
+            if status >= 400 or method != "GET" or path not in probe_paths:
+                # Milliseconds to the nearest 0.01 (half up), in hundredths: integer nanoseconds,
+                # no float to round (the line writes them as json.dumps writes centis / 100).
+                centis = (_perf_counter_ns() - start + 5_000) // 10_000
                 route = getattr(scope.get("route"), "path", None)  # unmatched: None
-                method, path, now = scope.get("method", ""), scope.get("path", ""), _time()
-                write_access_line(self._line.render(method, path, route, status, latency_ms, request_id, now))
-            request_id_var.reset(token)
+                now_ms = _time_ns() // 1_000_000
+                write_access_line(render(method, path, route, status, centis, request_id, now_ms))
+            _reset_request_id(token)
 
-    def _declares_too_much(self, declared: bytes) -> bool:
-        if self.max_body_bytes is None:
-            return False
-        try:
-            return int(declared) > self.max_body_bytes
-        except ValueError:
-            return False  # the server rejects a malformed Content-Length itself
+    return request_context
+
+
+def _too_much(declared: bytes, limit: int | None) -> bool:
+    """Content-Length says more than the limit (a malformed one: the server rejects it itself)."""
+    if limit is None:
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False

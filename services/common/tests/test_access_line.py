@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from svc_common import logs
-from svc_common.access_line import METRIC_NAMES, AccessLine, metrics_declaration
+from svc_common.access_line import METRIC_NAMES, AccessLine, latency_text, metrics_declaration
 from svc_common.context import accept_request_id
 from svc_common.errors import install_error_handlers
 from svc_common.middleware import RequestContextMiddleware
@@ -75,11 +75,12 @@ def test_the_line_is_the_json_of_every_field(
     line = AccessLine("catalog", "dev", "storefront")
     for now in (1764900000.0, 1764900000.999, 1764900001.0004, time.time()):
         request_id = accept_request_id(None)
-        got = line.render(method, path, route_path, status, latency_ms, request_id, now)
+        centis, now_ms = round(latency_ms * 100), int(now * 1000)  # what the middleware measures
+        got = line.render(method, path, route_path, status, centis, request_id, now_ms)
         assert got == _reference(
             "catalog", "dev", "storefront", method, path, route_path, status, latency_ms, request_id, now
         )
-        assert got == line.render(method, path, route_path, status, latency_ms, request_id, now)  # cached
+        assert got == line.render(method, path, route_path, status, centis, request_id, now_ms)  # cached
 
 
 def test_the_parts_kept_per_route_and_status_are_bounded() -> None:
@@ -90,7 +91,7 @@ def test_the_parts_kept_per_route_and_status_are_bounded() -> None:
     line = AccessLine("catalog", "dev", "storefront")
     for i in range(access_line._PARTS_KEPT + 50):
         method = f"M{i}"
-        got = line.render(method, "/x", None, 405, 1.0, "rid", 1764900000.5)
+        got = line.render(method, "/x", None, 405, 100, "rid", 1764900000500)
         if i % 1000 == 0 or i > access_line._PARTS_KEPT:
             assert got == _reference(
                 "catalog", "dev", "storefront", method, "/x", None, 405, 1.0, "rid", 1764900000.5
@@ -100,11 +101,45 @@ def test_the_parts_kept_per_route_and_status_are_bounded() -> None:
 
 def test_service_names_and_namespace_are_encoded_too() -> None:
     line = AccessLine('we"ird', "d\u00e9v", "ns/\u00e9")
-    got = line.render("GET", "/p", "/p", 200, 1.5, "rid", 1764900000.5)
+    got = line.render("GET", "/p", "/p", 200, 150, "rid", 1764900000500)
     expected = _reference('we"ird', "d\u00e9v", "ns/\u00e9", "GET", "/p", "/p", 200, 1.5, "rid", 1764900000.5)
     assert got == expected
     doc = json.loads(got)
     assert [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == list(METRIC_NAMES)
+
+
+def test_latency_text_is_the_json_of_the_float_without_making_it() -> None:
+    """The line writes latency_ms as hundredths turned into text: exactly json.dumps(centis / 100),
+    for every latency under 2 s, around each power of ten, and past the exact range (repr)."""
+    near = [p + d for p in (10**k for k in range(2, 18)) for d in (-1, 0, 1)]
+    for centis in [*range(200_000), *near, 123456789012345, 999999999999999]:
+        assert latency_text(centis) == json.dumps(centis / 100), centis
+
+
+def test_latencies_kept_are_bounded_and_lines_past_the_bound_are_right() -> None:
+    from svc_common import access_line
+
+    line = AccessLine("catalog", "dev", "storefront")
+    for centis in (5, access_line._LATENCY_KEPT - 1, access_line._LATENCY_KEPT, 10**9):
+        got = line.render("GET", "/p", "/p", 200, centis, "rid", 1764900000500)
+        assert json.loads(got)["latency_ms"] == centis / 100
+        assert got == _reference(
+            "catalog", "dev", "storefront", "GET", "/p", "/p", 200, centis / 100, "rid", 1764900000.5
+        )
+    assert sorted(line._latency) == [5, access_line._LATENCY_KEPT - 1]
+
+
+def test_generated_request_ids_are_distinct_across_threads() -> None:
+    """Ids come in blocks of 256: threads taking them at once (and refilling blocks at once) never
+    get the same id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def take(_: int) -> list[str]:
+        return [accept_request_id(None) for _ in range(20_000)]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for batch in pool.map(take, range(4)) for i in batch]
+    assert len(set(ids)) == len(ids) == 80_000
 
 
 def test_generated_request_ids_are_32_hex_digits_and_distinct() -> None:
@@ -186,6 +221,7 @@ def test_lines_on_a_descriptor_are_written_whole_and_after_text_the_stream_held(
         chunks: list[int] = []
 
         def short_write(fd: int, data: bytes) -> int:  # a pipe taking 7 bytes at a time
+            assert access.handlers[0].lock._is_owned()  # type: ignore[attr-defined] # under stdout's lock
             chunks.append(len(data))
             return os.write(fd, bytes(data[:7]))
 
@@ -203,8 +239,8 @@ def test_latency_is_milliseconds_to_the_nearest_hundredth(monkeypatch: pytest.Mo
     """The middleware's latency_ms/Latency: elapsed milliseconds rounded to 0.01, as logged before."""
     from svc_common import middleware
 
-    ticks = iter([100.0, 100.0123456])
-    monkeypatch.setattr(middleware, "_perf_counter", lambda: next(ticks))
+    ticks = iter([100_000_000_000, 100_012_345_600])  # 12.3456 ms in nanoseconds
+    monkeypatch.setattr(middleware, "_perf_counter_ns", lambda: next(ticks))
     lines: list[str] = []
     monkeypatch.setattr(middleware, "write_access_line", lines.append)
     inner = FastAPI()
