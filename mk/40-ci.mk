@@ -114,11 +114,12 @@ smoke: tf-init ## Smoke-test ENV (URLs from its Terraform outputs, API keys from
 # act runs .github/workflows/*.yml as they are, GitHub is played on loopback, AWS is the emulator,
 # the services behind each environment's URL are the loopback data plane that follows it. Needs the
 # shared action cache (the folder named by STOREFRONT_SHARED_DIR). Per-job timings print.
-PIPELINE_TESTS := tests/pipeline/test_workflows_act.py tests/pipeline/test_workflows_deploy.py
+PIPELINE_TESTS := tests/pipeline/test_workflows_act.py tests/pipeline/test_workflows_deploy.py \
+                  tests/pipeline/test_workflows_release.py
 
 .PHONY: pipeline
 
-pipeline: venv ## Run the real workflow YAML with act: pull requests, main -> dev (and a failing smoke), drift
+pipeline: venv ## Run the real workflow YAML with act: pull requests, main -> dev (and a failing smoke), tag -> prod, drift
 	@rc=0; $(BIN)/pytest $(PIPELINE_TESTS) -p no:xdist -s -rA $(PYTEST_ARGS) || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "PIPELINE NOT RUN: the shared action cache was not found (set STOREFRONT_SHARED_DIR)" >&2; exit 1; fi; \
 	  exit $$rc

@@ -114,7 +114,7 @@ def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) 
     assert changed != original
     sha = commit_change(proof.act.repo, manifest, "", replace=changed)
     try:
-        publish_images(proof.aws, sha, proof.act.work)
+        publish_images(proof.aws, proof.act, proof.roles.deploy["dev"], sha)
         result = proof.act.run(
             "push",
             "release.yml",

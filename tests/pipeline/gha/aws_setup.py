@@ -2,12 +2,12 @@
 the state backends of dev and prod (scripts/bootstrap_backend.py) and infra/bootstrap applied with
 admin credentials to the emulator (OIDC provider, plan role, deploy roles, ECR repositories).
 The workflows then only ever use the roles' ARNs, as on GitHub (vars AWS_PLAN_ROLE_ARN,
-AWS_DEPLOY_ROLE_ARN)."""
+AWS_DEPLOY_ROLE_ARN). Also the states a scenario starts from: a commit's images pushed and recorded
+as main.yml leaves them (publish_images), parts of a stack applied (apply_targets)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import base64
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ import manifests
 
 from tests.infra.tfkit import Terraform, copy_tree
 from tests.pipeline.gha.fake_github import subject_repository
-from tests.pipeline.gha.runner import REPOSITORY
+from tests.pipeline.gha.runner import DOUBLES, REPOSITORY, Act
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT
 
@@ -61,39 +61,85 @@ def _client(server: MotoServer, name: str) -> Any:
     return boto3.client(name, region_name=REGION, endpoint_url=server.url, **_ADMIN)
 
 
-def publish_images(server: MotoServer, sha: str, work: Path) -> Path:
-    """Images of commit ``sha`` in ECR (an OCI manifest per service, tag = sha), recorded as having
-    passed dev's smoke test: what main.yml leaves behind for a release (scripts/ci/deploy_record.py)."""
-    ecr = _client(server, "ecr")
-    account = _client(server, "sts").get_caller_identity()["Account"]
-    images = {}
-    for manifest in manifests.load_all():
-        repo = f"{manifests.project_name()}/{manifest.name}"
-        config = json.dumps({"service": manifest.name, "commit": sha}).encode()
-        raw = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
-                           "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
-                "layers": [],
-            }
-        )  # fmt: skip
-        digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-        ecr.put_image(repositoryName=repo, imageManifest=raw, imageTag=sha, imageDigest=digest)
-        images[manifest.name] = {
-            "repository": f"{account}.dkr.ecr.{REGION}.amazonaws.com/{repo}",
-            "digest": digest,
-        }
-    path = work / f"images-{sha[:12]}.json"
-    path.write_text(json.dumps({"tag": sha, "images": images}))
-    subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "ci" / "deploy_record.py"), "record", "--env", "dev",
-         "--images", str(path)],
-        env={**server.env, "PATH": str(Path(sys.executable).parent)},
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return path
+def _github_outputs(path: Path) -> dict[str, str]:
+    """A step's $GITHUB_OUTPUT file read as the runner reads it (``k=v`` and ``k<<DELIM`` blocks)."""
+    values: dict[str, str] = {}
+    lines = iter(path.read_text().splitlines())
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if "<<" in line and (not sep or "<<" in key):
+            key, delim = line.split("<<", 1)
+            values[key] = "\n".join(iter(lambda: next(lines), delim))
+        elif sep:
+            values[key] = value
+    return values
+
+
+def _step(argv: list[str], env: dict[str, str], cwd: Path, outputs: Path | None = None) -> dict[str, str]:
+    """Run one step of a job; its outputs. A failing step fails the setup with its own output."""
+    if outputs is not None:
+        outputs.write_text("")
+        env = {**env, "GITHUB_OUTPUT": str(outputs)}
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{argv[1:3]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return _github_outputs(outputs) if outputs is not None else {}
+
+
+def publish_images(server: MotoServer, act: Act, role_arn: str, sha: str) -> Path:
+    """What main.yml leaves behind for a release of commit ``sha`` (checked out in ``act.repo``):
+    its images in ECR under tag ``sha``, built and pushed by the SAME steps as the build job of
+    .github/workflows/reusable-images.yml (amazon-ecr-login's `docker login` with an ECR
+    authorization token, `ci_images.py prepare`, the build-push double image_push.py with that
+    job's inputs, `ci_images.py record`; then the collect job's `ci_images.py collect`), in the
+    runner's environment (act.env: its PATH with the docker CLI double, its HOME holding the login)
+    with the role ``role_arn`` assumed, the layers in act.blob_store where the data plane reads
+    them; then recorded as having passed dev's smoke test, as main.yml's record-good job does
+    (scripts/ci/deploy_record.py record --env dev). Returns the images file."""
+    head = subprocess.run(["git", "-C", str(act.repo), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert head.stdout.strip() == sha, f"{act.repo} is at {head.stdout.strip()}, not {sha}"
+    assumed = _client(server, "sts").assume_role(RoleArn=role_arn, RoleSessionName=f"images-{sha[:12]}")
+    keys = {
+        "aws_access_key_id": assumed["Credentials"]["AccessKeyId"],
+        "aws_secret_access_key": assumed["Credentials"]["SecretAccessKey"],
+        "aws_session_token": assumed["Credentials"]["SessionToken"],
+    }
+    env = {
+        **act.env,
+        **server.env,
+        **{k.upper(): v for k, v in keys.items()},
+        "IMAGE_BLOB_STORE": str(act.blob_store),
+        "IMAGE_SOURCE": f"https://github.com/{REPOSITORY}",  # github.server_url/github.repository
+    }
+    auth = boto3.client("ecr", region_name=REGION, endpoint_url=server.url, **keys).get_authorization_token()
+    endpoint = auth["authorizationData"][0]["proxyEndpoint"]
+    token = auth["authorizationData"][0]["authorizationToken"]
+    user, password = base64.b64decode(token).decode().split(":", 1)
+    work = act.work / f"images-{sha[:12]}"
+    (work / "digests").mkdir(parents=True, exist_ok=True)
+
+    def ci(script: str, *args: str, outputs: Path | None = None) -> dict[str, str]:
+        argv = [sys.executable, str(act.repo / "scripts" / "ci" / script), *args]
+        return _step(argv, env, act.repo, outputs)
+
+    # The token decodes to `user:password` for `docker login` (ECR API Reference, AuthorizationData:
+    # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_AuthorizationData.html);
+    # amazon-ecr-login's own call (its index.js): `docker login -u <user> -p <password> <proxyEndpoint>`
+    _step(["docker", "login", "-u", user, "-p", password, endpoint], env, act.repo)
+    registry = endpoint.split("://", 1)[-1]
+    for name in (m.name for m in manifests.load_all()):
+        out = work / f"{name}.plan"
+        plan = ci("ci_images.py", "prepare", "--service", name, "--registry", registry, "--tag", sha,
+                  "--github-output", str(out), outputs=out)  # fmt: skip
+        inputs = {"INPUT_CONTEXT": "services", "INPUT_FILE": "services/Dockerfile", "INPUT_PUSH": "true",
+                  "INPUT_BUILD-ARGS": plan["build-args"], "INPUT_TAGS": plan["image"]}  # fmt: skip
+        argv = [sys.executable, str(DOUBLES / "image_push.py")]
+        pushed = _step(argv, {**env, **inputs}, act.repo, work / f"{name}.push")
+        ci("ci_images.py", "record", "--service", name, "--repository", plan["repository"], "--tag", sha,
+           "--digest", pushed["digest"], "--out", str(work / "digests" / f"{name}.json"))  # fmt: skip
+    images = work / "images.json"
+    ci("ci_images.py", "collect", "--dir", str(work / "digests"), "--out", str(images))
+    ci("deploy_record.py", "record", "--env", "dev", "--images", str(images))
+    return images
 
 
 def apply_targets(server: MotoServer, work: Path, env_name: str, targets: list[str]) -> None:
