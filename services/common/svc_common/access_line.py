@@ -26,7 +26,7 @@ DIMENSIONS = [["Service", "Environment"], ["Service", "Environment", "Route"]]
 _MILLIS = tuple(f'{ms:03d}Z"' for ms in range(1000))
 _MS3 = tuple(f"{ms:03d}" for ms in range(1000))
 # Hundredths of a millisecond as the text json.dumps gives the float (repr's shortest round trip:
-# 12.30 -> "12.3", 12.00 -> "12.0"), kept per value for the latencies under a second seen so far.
+# 12.30 -> "12.3", 12.00 -> "12.0"), kept per value for the latencies under 100 ms seen so far.
 _CENTS = tuple(f"{c:02d}".rstrip("0") or "0" for c in range(100))
 _LATENCY_KEPT = 10_000  # hundredths of a millisecond: 100 ms; at most as many short strings (~1 MB)
 # Encoded line parts kept per (method, route, status): a service has a few dozen routes, a few statuses.
