@@ -20,6 +20,7 @@ import manifests
 from tests.infra.tfkit import Terraform, copy_tree
 from tests.pipeline.gha.fake_github import subject_repository
 from tests.pipeline.gha.runner import DOUBLES, REPOSITORY, Act
+from tests.pipeline.workflows import WORKFLOWS_DIR, load
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT
 
@@ -126,12 +127,20 @@ def publish_images(server: MotoServer, act: Act, role_arn: str, sha: str) -> Pat
     # amazon-ecr-login's own call (its index.js): `docker login -u <user> -p <password> <proxyEndpoint>`
     _step(["docker", "login", "-u", user, "-p", password, endpoint], env, act.repo)
     registry = endpoint.split("://", 1)[-1]
+    # The build step's own fixed inputs, read from the workflow (its build-args and tags come from
+    # the plan step's outputs, below).
+    build = next(
+        step
+        for step in load(WORKFLOWS_DIR / "reusable-images.yml")["jobs"]["build"]["steps"]
+        if str(step.get("uses", "")).startswith("docker/build-push-action@")
+    )
+    build_inputs = {f"INPUT_{k.upper()}": str(build["with"][k]).lower() if k == "push" else build["with"][k]
+                    for k in ("context", "file", "push")}  # fmt: skip
     for name in (m.name for m in manifests.load_all()):
         out = work / f"{name}.plan"
         plan = ci("ci_images.py", "prepare", "--service", name, "--registry", registry, "--tag", sha,
                   "--github-output", str(out), outputs=out)  # fmt: skip
-        inputs = {"INPUT_CONTEXT": "services", "INPUT_FILE": "services/Dockerfile", "INPUT_PUSH": "true",
-                  "INPUT_BUILD-ARGS": plan["build-args"], "INPUT_TAGS": plan["image"]}  # fmt: skip
+        inputs = {**build_inputs, "INPUT_BUILD-ARGS": plan["build-args"], "INPUT_TAGS": plan["image"]}
         argv = [sys.executable, str(DOUBLES / "image_push.py")]
         pushed = _step(argv, {**env, **inputs}, act.repo, work / f"{name}.push")
         ci("ci_images.py", "record", "--service", name, "--repository", plan["repository"], "--tag", sha,
