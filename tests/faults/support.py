@@ -58,6 +58,7 @@ class Outcome:
     error: str | None = None
     label: str = ""
     body: str = ""
+    detail: str = ""  # the error's message, e.g. which side closed the connection and when
 
     @property
     def seconds(self) -> float:
@@ -99,7 +100,9 @@ class Load:
                         start, time.monotonic(), response.status_code, None, label, response.text[:4000]
                     )
                 except httpx.HTTPError as exc:
-                    outcome = Outcome(start, time.monotonic(), None, type(exc).__name__, label)
+                    outcome = Outcome(
+                        start, time.monotonic(), None, type(exc).__name__, label, detail=str(exc)
+                    )
                 with self._lock:
                     self.outcomes.append(outcome)
                 if outcome.error is not None:

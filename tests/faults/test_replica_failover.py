@@ -93,5 +93,6 @@ def test_edge_stops_sending_to_a_dead_replica(s: bench_stack.Stack) -> None:
         f"the edge still sends to the dead replica: {summary(settled)}"
     )
     assert not unseen, f"{len(unseen)} settled request(s) not served by the surviving replica"
-    assert {o.status for o in transition} <= {200, 502, 503}, summary(transition)
-    assert not failed, f"with edge retries no idempotent read may fail: {summary(failed)}"
+    details = sorted({f"{o.error}: {o.detail}" for o in failed if o.error})
+    assert {o.status for o in transition} <= {200, 502, 503}, (summary(transition), details)
+    assert not failed, f"with edge retries no idempotent read may fail: {summary(failed)} {details}"

@@ -28,8 +28,10 @@ from pydantic import ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from uvicorn.importer import ImportFromStringError, import_from_string
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from svc_common.logs import configure_logging
+from svc_common.wire import coalescing
 
 # Time kept back from the grace period for the application's shutdown hooks and process exit.
 _EXIT_MARGIN_SECONDS = 1.0
@@ -159,6 +161,9 @@ def server_options(settings: ServeSettings) -> dict[str, Any]:
         "timeout_keep_alive": int(settings.keep_alive_seconds),
         "timeout_graceful_shutdown": max(settings.shutdown_grace_seconds - _EXIT_MARGIN_SECONDS, 0.5),
         "lifespan": "on",
+        # Each response leaves in one write: a replica killed mid-response never leaves the edge
+        # with headers and no body, which it could neither retry nor complete (svc_common.wire).
+        "http": coalescing(AutoHTTPProtocol),
     }
 
 
