@@ -98,16 +98,30 @@ bootstrap-backend: ## Create/confirm the state bucket + lock table of ENV and wr
 tf-init: check-env
 	$(TF_ENV) $(TF) -chdir=$(STACK) $(TF_INIT) -reconfigure $(TF_ARGS) -backend-config=../envs/$(ENV)/backend.hcl
 
-# AWS quotas (policy sizes, rules per group) are checked on the rendered plan, before any apply:
-# scripts/quotas.py reads `terraform show -json` from a pipe (the JSON holds sensitive values in clear:
-# it is never written to disk).
-QUOTAS = $(PY) $(ROOT)/scripts/quotas.py /dev/stdin
+# AWS quotas (policy sizes, rules per group) are checked on the rendered plan, before any apply.
+# The plan's `terraform show -json` is rendered once, beside the plan file (ENV.tfplan.json, owner
+# only: it holds sensitive values in clear, as the plan file itself does); `make plan-seal` moves it
+# into its out-dir and deletes it after the report. CHECK_QUOTAS=0 renders and checks nothing:
+# for the apply job's second plan, which `make plan-verify` refuses unless it renders exactly as
+# the reviewed plan, whose quotas the plan job checked (every show loads the provider's schemas).
+QUOTAS       = $(PY) $(ROOT)/scripts/quotas.py
+CHECK_QUOTAS ?= 1
+PLAN_JSON     = $(TF_STATE)/$(ENV).tfplan.json
+ifneq ($(filter-out 0 1,$(CHECK_QUOTAS)),)
+$(error CHECK_QUOTAS must be 0 or 1 (got '$(CHECK_QUOTAS)'))
+endif
 
 plan: tf-init ## Plan ENV (writes .local/terraform/ENV.tfplan; IMAGE_TAG=... unless the tfvars has one); checks AWS quotas
+	@rm -f $(PLAN_JSON)
 	$(TF_ENV) $(TF) -chdir=$(STACK) plan $(TF_ARGS) -var-file=../envs/$(ENV)/terraform.tfvars -out=$(TF_STATE)/$(ENV).tfplan
-	$(TF_ENV) $(TF) -chdir=$(STACK) show -json $(TF_STATE)/$(ENV).tfplan | $(QUOTAS)
+ifneq ($(CHECK_QUOTAS),0)
+	(umask 077 && $(TF_ENV) $(TF) -chdir=$(STACK) show -json $(TF_STATE)/$(ENV).tfplan > $(PLAN_JSON).part) \
+	  && mv $(PLAN_JSON).part $(PLAN_JSON) || { rm -f $(PLAN_JSON).part; exit 1; }
+	$(QUOTAS) $(PLAN_JSON)
+endif
 
-apply: tf-init ## Apply ENV (TFPLAN=<file> applies a saved plan exactly; otherwise plans and applies)
+# A saved plan is applied where `make plan` made it: its folder was initialised then (no second init).
+apply: $(if $(TFPLAN),check-env,tf-init) ## Apply ENV (TFPLAN=<file> applies a saved plan exactly; otherwise plans and applies)
 ifdef TFPLAN
 	$(TF_ENV) $(TF) -chdir=$(STACK) apply $(TF_ARGS) $(abspath $(TFPLAN))
 else
@@ -137,7 +151,7 @@ bootstrap-plan: ## Plan infra/bootstrap (GITHUB_REPOSITORY=owner@id/name@id, as 
 	@test -f $(INFRA)/envs/prod/backend.hcl || { echo "infra/envs/prod/backend.hcl missing: run make bootstrap-backend ENV=prod" >&2; exit 2; }
 	$(BOOTSTRAP_TF) $(TF_INIT) -reconfigure $(TF_ARGS) -backend-config=../envs/prod/backend.hcl -backend-config=key=bootstrap/terraform.tfstate
 	$(BOOTSTRAP_TF) plan $(TF_ARGS) -var github_repository=$(GITHUB_REPOSITORY) $(BOOTSTRAP_VARS) -out=$(BOOTSTRAP_PLAN)
-	$(BOOTSTRAP_TF) show -json $(BOOTSTRAP_PLAN) | $(QUOTAS)
+	$(BOOTSTRAP_TF) show -json $(BOOTSTRAP_PLAN) | $(QUOTAS) /dev/stdin
 
 bootstrap-apply: ## Apply the plan bootstrap-plan saved (and checked), exactly
 	@test -f $(BOOTSTRAP_PLAN) || { echo "no saved bootstrap plan: run make bootstrap-plan GITHUB_REPOSITORY=owner/name" >&2; exit 2; }

@@ -71,7 +71,8 @@ REPORT_MAX_CHARS   ?= 60000
 
 plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summary.json in .local/plan-out/ENV
 	$(TF_ENV) $(PY) scripts/ci/plan_guard.py seal --chdir $(STACK) --plan $(TF_STATE)/$(ENV).tfplan \
-	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT) $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE))
+	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT) $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE)) \
+	  $(if $(wildcard $(PLAN_JSON)),--plan-json $(PLAN_JSON))
 	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars $(REPORT_MAX_CHARS) \
 	  --marker plan-report:$(ENV) $(if $(DETAILS_URL),--details-url $(DETAILS_URL)) \
 	  --out $(PLAN_OUT)/report.md --summary-json $(PLAN_OUT)/summary.json \

@@ -14,6 +14,7 @@ stale plan (state changed since the plan) at apply time.
 
     plan_guard.py seal   --chdir infra/stack --plan PLAN --env dev --commit SHA --out-dir DIR
                          [--github-output FILE]   (appends seal=<one-line JSON>)
+                         [--plan-json FILE]       (the plan's show -json, made by make plan: moved)
     plan_guard.py verify --chdir infra/stack --plan PLAN --env dev --commit SHA --seal DIR/seal.json
                          [--replanned]
 
@@ -64,11 +65,19 @@ def terraform_show(chdir: Path, plan: Path, *flags: str) -> str:
     return result.stdout
 
 
-def seal(chdir: Path, plan: Path, env: str, commit: str, out_dir: Path) -> Seal:
+def seal(
+    chdir: Path, plan: Path, env: str, commit: str, out_dir: Path, plan_json: Path | None = None
+) -> Seal:
+    """Seal ``plan`` and write its renderings into ``out_dir``. ``plan_json``: the plan's
+    ``terraform show -json`` already rendered by ``make plan`` (for its quota check), moved into
+    ``out_dir`` instead of asking terraform again (every show loads the provider's schemas)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = terraform_show(chdir, plan, "-no-color")
     (out_dir / "plan.txt").write_text(text)
-    (out_dir / "plan.json").write_text(terraform_show(chdir, plan, "-json"))
+    if plan_json is None:
+        (out_dir / "plan.json").write_text(terraform_show(chdir, plan, "-json"))
+    else:
+        plan_json.replace(out_dir / "plan.json")
     record = Seal(
         environment=env,
         commit=commit,
@@ -101,6 +110,18 @@ def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path, repl
     return record
 
 
+def _not_the_plans_json(plan: Path, plan_json: Path | None) -> str | None:
+    """Why ``plan_json`` cannot be ``plan``'s rendering, or None (make plan writes the plan, then
+    its JSON through a temporary file: a JSON older than the plan is another plan's)."""
+    if plan_json is None:
+        return None
+    if not plan_json.is_file() or not plan.is_file():
+        return f"{plan_json if plan.is_file() else plan}: missing (run make plan again)"
+    if plan_json.stat().st_mtime_ns < plan.stat().st_mtime_ns:
+        return f"{plan_json} is older than {plan}: not its rendering (run make plan again)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -113,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "seal":
             p.add_argument("--out-dir", type=Path, required=True)
             p.add_argument("--github-output", type=Path, help="append seal=<one-line JSON> to this file")
+            p.add_argument(
+                "--plan-json", type=Path, help="the plan's `terraform show -json`, made with it (moved)"
+            )
         else:
             p.add_argument("--seal", type=Path, required=True)
             p.add_argument(
@@ -121,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "seal":
-            record = seal(args.chdir, args.plan, args.env, args.commit, args.out_dir)
+            problem = _not_the_plans_json(args.plan, args.plan_json)
+            if problem:
+                print(f"plan_guard: invalid argument: {problem}", file=sys.stderr)
+                return 2
+            record = seal(args.chdir, args.plan, args.env, args.commit, args.out_dir, args.plan_json)
             if args.github_output:
                 with args.github_output.open("a") as fh:
                     fh.write(f"seal={record.model_dump_json()}\n")

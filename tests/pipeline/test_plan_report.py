@@ -280,3 +280,30 @@ def test_terraform_refuses_the_plan_once_the_state_moved_on(plans: Plans) -> Non
     assert result.returncode != 0
     assert "Saved plan is stale" in result.stdout + result.stderr
     assert os.path.exists(plans.plan)
+
+
+def test_seal_moves_the_json_make_plan_rendered_instead_of_rendering_again(
+    plans: Plans, tmp_path: Path
+) -> None:
+    """make plan renders `terraform show -json` once (for the quota check); plan-seal moves it."""
+    rendered = tmp_path / "change.tfplan.json"
+    marker = '{"marker":"this very file",' + plans.changed.read_text()[1:]
+    rendered.write_text(marker)  # not terraform's own output: proves it is moved, not re-rendered
+    argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT]
+    result = plans.guard(*argv, "--out-dir", str(tmp_path / "sealed"), "--plan-json", str(rendered))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sealed" / "plan.json").read_text() == marker
+    assert not rendered.exists()
+
+
+def test_seal_refuses_a_json_older_than_its_plan_or_missing(plans: Plans, tmp_path: Path) -> None:
+    old = tmp_path / "old.tfplan.json"
+    old.write_text(plans.changed.read_text())
+    stamp = plans.plan.stat().st_mtime_ns - 10**9
+    os.utime(old, ns=(stamp, stamp))
+    argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT, "--out-dir"]
+    for json_file, message in ((old, "is older than"), (tmp_path / "none.json", "missing")):
+        result = plans.guard(*argv, str(tmp_path / "sealed"), "--plan-json", str(json_file))
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr
+    assert not (tmp_path / "sealed" / "plan.json").exists()

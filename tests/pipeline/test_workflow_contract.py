@@ -252,6 +252,16 @@ def test_terraform_apply_is_gated_serialised_and_applies_only_the_reviewed_plan(
     assert verify < do_apply
     assert "PLAN_SEAL=reviewed-seal.json" in runs[verify]
     assert 'TFPLAN=".local/terraform/$TARGET_ENV.tfplan"' in runs[do_apply]
+    # The second plan skips the quota check only because plan-verify, in the same step, refuses it
+    # unless it renders exactly as the reviewed plan (whose quotas the plan job checked).
+    lines = runs[verify].splitlines()
+    replan = next(i for i, line in enumerate(lines) if line.startswith("make plan "))
+    assert "CHECK_QUOTAS=0" in lines[replan]
+    assert lines[replan + 1].startswith("make plan-verify ")
+    plan_steps = plan["jobs"]["plan"]["steps"]
+    assert not any("CHECK_QUOTAS" in str(step.get("run", "")) for step in plan_steps), (
+        "the plan job checks the quotas of the plan it seals"
+    )
 
 
 def test_the_binary_plan_never_leaves_the_plan_job() -> None:
