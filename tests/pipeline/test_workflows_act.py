@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.pipeline.gha.aws_setup import apply_targets, publish_images, table_key
+from tests.pipeline.gha.fake_github import BOT
 from tests.pipeline.gha.proof import INNER_TESTS, SUBJECT, Proof, open_proof, push_event, report
 from tests.pipeline.gha.runner import REPOSITORY, commit_change
 
@@ -70,35 +71,54 @@ def test_a_forked_pull_request_runs_the_checks_only(proof: Proof) -> None:
 
 def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof) -> None:
     """(a) Checks, plans of dev and prod with the read-only role (OIDC -> STS), one comment per
-    environment; a second push updates both comments in place."""
+    environment, updated in place on later pushes. The pull request already carries what an
+    earlier push left (the bot's dev comment) and a person's comment that starts with the prod
+    marker: the push updates the bot's dev comment in place, creates the prod one, and leaves
+    the person's comment alone (one run proves both branches of the comment step)."""
     variables = {"AWS_PLAN_ROLE_ARN": proof.roles.plan}
-    comments_before = set(proof.github.state.comments)
-    shas = [proof.sha, commit_change(proof.act.repo, "README.md", "\nA second push.\n")]
-    for push, sha in enumerate(shas, 1):
-        result = proof.act.run(
-            "pull_request",
-            "pull-request.yml",
-            _pull_request(12, sha, REPOSITORY),
-            ref="refs/pull/12/merge",
-            sha=sha,
-            secrets={},
-            variables=variables,
-            extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
-        )
-        report(result, f"pull request, push {push}")
-        assert result.returncode == 0, result.log.read_text()[-6000:]
-        assert result.result("plan-dev") == "success"
-        assert result.result("plan-prod") == "success"
-        mine = {i: c for i, c in proof.github.state.comments.items() if i not in comments_before}
-        assert len(mine) == 2, mine
-        markers = sorted(c["body"].splitlines()[0] for c in mine.values())
-        assert markers == ["<!-- plan-report:dev -->", "<!-- plan-report:prod -->"]
-        assert all(c["issue"] == 12 and c.get("updates", 0) == push - 1 for c in mine.values()), mine
-        assert all("Terraform plan" in c["body"] for c in mine.values())
-    subjects = {t["sub"] for t in proof.github.state.tokens}
+    state = proof.github.state
+    earlier, person = state.new_id(), state.new_id()
+    state.comments[earlier] = {
+        "id": earlier,
+        "issue": 12,
+        "user": BOT,
+        "body": "<!-- plan-report:dev -->\nan earlier push's plan",
+    }
+    quoted = "<!-- plan-report:prod -->\nquoted by a person"
+    state.comments[person] = {"id": person, "issue": 12, "user": {"login": "a-person", "type": "User"},
+                              "body": quoted}  # fmt: skip
+    comments_before = set(state.comments)
+    result = proof.act.run(
+        "pull_request",
+        "pull-request.yml",
+        _pull_request(12, proof.sha, REPOSITORY),
+        ref="refs/pull/12/merge",
+        sha=proof.sha,
+        secrets={},
+        variables=variables,
+        extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
+    )
+    report(result, "pull request")
+    assert result.returncode == 0, result.log.read_text()[-6000:]
+    assert result.result("plan-dev") == "success"
+    assert result.result("plan-prod") == "success"
+    created = {i: c for i, c in state.comments.items() if i not in comments_before}
+    assert len(created) == 1, created
+    (prod,) = created.values()
+    dev = state.comments[earlier]
+    assert prod["body"].splitlines()[0] == "<!-- plan-report:prod -->"
+    assert prod["user"] == BOT
+    assert prod["issue"] == 12
+    assert prod.get("updates", 0) == 0
+    assert dev["body"].splitlines()[0] == "<!-- plan-report:dev -->"
+    assert dev.get("updates") == 1, dev  # updated in place, not posted again
+    assert all("Terraform plan" in c["body"] for c in (dev, prod))
+    assert state.comments[person]["body"] == quoted
+    assert "updates" not in state.comments[person]
+    subjects = {t["sub"] for t in state.tokens}
     assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan"}
-    assert {t["aud"] for t in proof.github.state.tokens} == {"sts.amazonaws.com"}
-    assert len(proof.github.state.sarifs) == 2 * len(shas)  # bandit + checkov, each push
+    assert {t["aud"] for t in state.tokens} == {"sts.amazonaws.com"}
+    assert len(state.sarifs) == 2  # bandit + checkov
 
 
 def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) -> None:
