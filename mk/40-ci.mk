@@ -4,6 +4,7 @@
 CHECKOV_VENV := $(ROOT)/.venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 SARIF_DIR    ?= $(STATE)/sarif
+SARIF_FILES   = bandit.sarif checkov.sarif  # what `make sarif` writes; the verdict needs both
 REPO_FILES   := $(PY) scripts/ci/repo_files.py
 
 .PHONY: quality quality-python quality-terraform quality-workflows quality-dockerfiles quality-shell \
@@ -40,10 +41,10 @@ checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes wi
 CHECKOV_ARGS := --config-file policies/.checkov.yaml --skip-download --quiet -d infra
 
 security: sarif ## bandit and checkov (with policies/), one run each: SARIF in SARIF_DIR, then fails on any finding
-	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR)
+	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR) $(SARIF_FILES:%=--expect %)
 
 security-verdict: venv ## Fail on any finding in SARIF_DIR's SARIF files (what `make sarif` wrote; nothing is scanned again)
-	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR)
+	$(PY) scripts/ci/sarif_verdict.py $(SARIF_DIR) $(SARIF_FILES:%=--expect %)
 
 sarif: venv checkov-venv ## bandit + checkov results as SARIF in SARIF_DIR (never fails on findings)
 	mkdir -p $(SARIF_DIR)

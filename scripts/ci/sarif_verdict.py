@@ -7,10 +7,13 @@ result whose ``suppressions`` array holds an entry whose ``status`` is absent or
 accepted exception (checkov reports its inline skips that way) and does not fail the job: exactly
 what the scanners' own exit codes would decide, from the same single run.
 
-    python scripts/ci/sarif_verdict.py DIR     (every *.sarif file in DIR)
+    python scripts/ci/sarif_verdict.py DIR [--expect NAME ...]    (every *.sarif file in DIR)
+
+``--expect bandit.sarif --expect checkov.sarif`` (what `make security-verdict` passes): each named
+file must be there, so a scan that wrote nothing is never judged clean by the other's file.
 
 Exit status: 0 no finding; 1 findings (listed); 2 bad input (no such folder, no SARIF file in it,
-a file that is not SARIF).
+an expected file missing, a file that is not SARIF).
 """
 
 from __future__ import annotations
@@ -69,14 +72,18 @@ class Log(_Loose):
     runs: list[Run]
 
 
-def findings(folder: Path) -> tuple[list[str], int]:
+def findings(folder: Path, expected: tuple[str, ...] = ()) -> tuple[list[str], int]:
     """(one line per unsuppressed result, number of suppressed ones) over every SARIF file in folder.
-    Raises ValueError for a missing folder, no SARIF file, or a file that is not SARIF 2.1.0."""
+    Raises ValueError for a missing folder, no SARIF file, an ``expected`` file missing, or a file
+    that is not SARIF 2.1.0."""
     if not folder.is_dir():
         raise ValueError(f"{folder}: no such folder (run `make sarif` first)")
     files = sorted(folder.glob("*.sarif"))
     if not files:
         raise ValueError(f"{folder}: no *.sarif file (run `make sarif` first)")
+    missing = [name for name in expected if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(f"{folder}: {', '.join(missing)} missing (run `make sarif` first)")
     lines: list[str] = []
     suppressed = 0
     for path in files:
@@ -102,9 +109,10 @@ def findings(folder: Path) -> tuple[list[str], int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="the folder `make sarif` wrote (SARIF_DIR)")
+    parser.add_argument("--expect", action="append", default=[], help="a SARIF file that must be there")
     args = parser.parse_args(argv)
     try:
-        found, suppressed = findings(args.folder)
+        found, suppressed = findings(args.folder, tuple(args.expect))
     except ValueError as exc:
         print(f"sarif_verdict: {exc}", file=sys.stderr)
         return 2

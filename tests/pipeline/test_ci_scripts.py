@@ -291,6 +291,12 @@ def test_the_security_verdict_refuses_what_is_not_a_scan(tmp_path: Path) -> None
     old = cli("sarif_verdict.py", str(tmp_path))
     assert old.returncode == 2
     assert "expected 2.1.0" in old.stderr
+    (tmp_path / "x.sarif").unlink()
+    (tmp_path / "checkov.sarif").write_text(json.dumps(_checkov_sarif()))
+    one_tool = cli("sarif_verdict.py", str(tmp_path), "--expect", "bandit.sarif", "--expect", "checkov.sarif")
+    assert one_tool.returncode == 2
+    assert "bandit.sarif missing" in one_tool.stderr
+    assert cli("sarif_verdict.py", str(tmp_path), "--expect", "checkov.sarif").returncode == 0
 
 
 def test_job_summary_stays_under_githubs_limit() -> None:
