@@ -33,7 +33,8 @@ quality-shell: venv ## shellcheck on every shell script
 
 $(CHECKOV):
 	python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements/checkov.txt
+	$(CHECKOV_VENV)/bin/python $(COMPILE_VENV) $(CHECKOV_VENV)/lib >/dev/null || true
 
 checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes with ours)
 

@@ -82,12 +82,15 @@ def unexplained_drift(plan: dict[str, Any]) -> list[str]:
     return found
 
 
-def check_drift_report_empty(tf: Terraform, var_file: str, replan: str, work: Path) -> int:
+def check_drift_report_empty(
+    tf: Terraform, var_file: str, replan: str, work: Path, shown: dict | None = None
+) -> int:
     """The re-plan's drift is only the creation-time kind; once a deploy applied a plan, none at all.
 
-    ``replan`` is the saved empty plan of the re-plan step. Returns how many resources drifted in it.
+    ``replan`` is the saved empty plan of the re-plan step, ``shown`` its ``terraform show -json``
+    when the caller read it already. Returns how many resources drifted in it.
     """
-    first = tf.run("show", "-json", replan).json()
+    first = shown if shown is not None else tf.run("show", "-json", replan).json()
     assert isinstance(first, dict)
     unexplained = unexplained_drift(first)
     assert unexplained == [], "the emulator reads back differently from AWS:\n" + "\n".join(unexplained)

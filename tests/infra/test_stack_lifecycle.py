@@ -406,7 +406,8 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
     )
     TIMES["plan"] = plan.seconds
     assert plan.returncode in (0, 2), plan.output[-4000:]
-    changes = stack.tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
+    FACTS["replan"] = stack.tf.run("show", "-json", "replan.tfplan").json()  # the drift check reads it too
+    changes = FACTS["replan"]["resource_changes"]
     # Strict: the emulator answers every resource as it was given (scripts/emu_*.py).
     changed = [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]]
     assert changed == [], f"re-plan after apply wants to change: {changed}"
@@ -418,7 +419,7 @@ def test_drift_report_is_empty(stack: Stack) -> None:
     """tests/infra/drift_checks.py: only creation-time drift, none once a plan is applied."""
     started = time.monotonic()
     drifted = drift_checks.check_drift_report_empty(
-        stack.tf, stack.var_file(ENV), "replan.tfplan", stack.data
+        stack.tf, stack.var_file(ENV), "replan.tfplan", stack.data, FACTS.get("replan")
     )
     TIMES["drift check"] = time.monotonic() - started
     CHECKS.append(f"drift: {drifted} creation-time only, none after a deploy's apply (drift issue closes)")

@@ -33,8 +33,9 @@ LOCKS = {"full": REPO_ROOT / "requirements" / "dev.txt", "deploy": REPO_ROOT / "
 DEPLOY_IN = REPO_ROOT / "requirements" / "deploy.in"
 # Where our scripts find each other: their own folder, and the folders they put on sys.path.
 LOCAL_ROOTS = (REPO_ROOT / "scripts", REPO_ROOT / "scripts" / "ci", REPO_ROOT)
-# A venv made by `python3 -m venv` has pip: the venv recipe's `python -m pip install` needs no lock.
-VENV_MODULES = {"pip"}
+# A venv made by `python3 -m venv` has pip and the standard library: the venv recipe's
+# `python -m pip install` and `python -m compileall` need no lock.
+VENV_MODULES = {"pip", "compileall"}
 _VENV_BIN = re.compile(r"(?<![\w.-])\.venv/bin/(?P<tool>[\w.-]+)$")
 _MAKE = re.compile(r"(?:^|[\s;&|(])make\s+(?P<args>[^\n;&|)]*)")
 _SEPARATORS = re.compile(r"\\\n")
