@@ -133,11 +133,10 @@ def test_benchmarks_get_the_per_folder_block_and_bench_keeps_it() -> None:
     assert with_suite_block(doc, "") == doc
 
 
-def test_make_test_runs_three_workers_whole_files_longest_first() -> None:
-    """Two cores, three workers: the Terraform files mostly wait (design.md, "The test suite")."""
+def _dry_make_test(*args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("TEST_WORKERS", "MAKEFLAGS")}
     dry = subprocess.run(
-        ["make", "-n", "test", "PYTEST_ARGS=tests/test_manifests.py"],
+        ["make", "-n", "test", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -145,7 +144,23 @@ def test_make_test_runs_three_workers_whole_files_longest_first() -> None:
         timeout=60,
         check=True,
     )
-    assert "pytest -n 3 --dist loadfile --no-loadscope-reorder tests/test_manifests.py" in dry.stdout
+    return dry.stdout
+
+
+def test_make_test_runs_four_workers_whole_files_longest_first() -> None:
+    """Two cores, four workers: the Terraform files mostly wait (design.md, "The test suite")."""
+    dry = _dry_make_test("PYTEST_ARGS=tests/test_manifests.py")
+    assert "pytest -n 4 --dist loadfile --no-loadscope-reorder tests/test_manifests.py" in dry
+
+
+def test_make_test_builds_both_venvs_at_once_and_checkov_only_when_needed() -> None:
+    """The venv and checkov's venv are built side by side (make -j2) before pytest starts."""
+    whole = _dry_make_test()
+    assert "-j2 venv checkov-venv" in whole
+    assert whole.index("-j2 venv") < whole.index("pytest -n")
+    services_only = _dry_make_test("PYTEST_ARGS=services/catalog")
+    assert "-j2 venv" in services_only
+    assert "checkov-venv" not in services_only
 
 
 def test_suite_report_refuses_a_partial_run_and_changes_no_doc(monkeypatch, tmp_path) -> None:
