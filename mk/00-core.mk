@@ -17,9 +17,11 @@ DEPLOY_SHA = $(shell sha256sum requirements/deploy.txt | cut -d' ' -f1)
 # COMPILE_VENV then compiles the venv's packages on every CPU (compileall -j 0): the same .pyc
 # files, in a third of the time. Not optional where PYTHONDONTWRITEBYTECODE is set (as on our CI
 # machines): without .pyc files every process would compile what it imports, every time. A file
-# compileall cannot compile (a package's template, say) is left as pip leaves it: uncompiled.
+# compileall cannot compile (a package's template, say) is left as pip leaves it, uncompiled, and
+# a warning says so.
 PIP_INSTALL = -m pip install --quiet --no-compile --require-hashes
 COMPILE_VENV = -m compileall -q -j 0
+COMPILE_WARNING = warning: some modules were not compiled to bytecode (compileall failed); they compile on import
 # $(call install_venv,LOCK,ITS_SHA): install LOCK unless the venv holds it or the full toolchain.
 define install_venv
 	@installed="$$(cat $(VENV)/.installed 2>/dev/null || true)"; \
@@ -27,7 +29,7 @@ define install_venv
 	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
 	  echo "installing the tooling venv from $(1)"; \
 	  $(PY) $(PIP_INSTALL) -r $(1); \
-	  $(PY) $(COMPILE_VENV) $(VENV)/lib >/dev/null || true; \
+	  $(PY) $(COMPILE_VENV) $(VENV)/lib >/dev/null || echo "$(COMPILE_WARNING)" >&2; \
 	  echo "$(2)" > $(VENV)/.installed; \
 	fi
 endef

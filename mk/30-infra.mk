@@ -100,24 +100,32 @@ tf-init: check-env
 
 # AWS quotas (policy sizes, rules per group) are checked on the rendered plan, before any apply.
 # The plan's `terraform show -json` is rendered once, beside the plan file (ENV.tfplan.json, owner
-# only: it holds sensitive values in clear, as the plan file itself does); `make plan-seal` moves it
-# into its out-dir and deletes it after the report. CHECK_QUOTAS=0 renders and checks nothing:
-# for the apply job's second plan, which `make plan-verify` refuses unless it renders exactly as
-# the reviewed plan, whose quotas the plan job checked (every show loads the provider's schemas).
-QUOTAS       = $(PY) $(ROOT)/scripts/quotas.py
-CHECK_QUOTAS ?= 1
-PLAN_JSON     = $(TF_STATE)/$(ENV).tfplan.json
-ifneq ($(filter-out 0 1,$(CHECK_QUOTAS)),)
-$(error CHECK_QUOTAS must be 0 or 1 (got '$(CHECK_QUOTAS)'))
+# only: it holds sensitive values in clear, as the plan file itself does), with the SHA-256 of the
+# plan it renders (ENV.tfplan.json.plan-sha256), and deleted after the check unless
+# KEEP_PLAN_JSON=1: the plan job keeps it for `make plan-seal`, which moves it into its out-dir
+# (refusing a JSON whose recorded SHA-256 is not the plan's) and deletes it after the report.
+# CHECK_QUOTAS=0 renders and checks nothing: for the apply job's second plan, which
+# `make plan-verify` refuses unless it renders exactly as the reviewed plan, whose quotas the plan
+# job checked (every `terraform show` loads the provider's schemas: several CPU seconds).
+QUOTAS         = $(PY) $(ROOT)/scripts/quotas.py
+CHECK_QUOTAS   ?= 1
+KEEP_PLAN_JSON ?= 0
+PLAN_JSON       = $(TF_STATE)/$(ENV).tfplan.json
+ifneq ($(filter-out 0 1,$(CHECK_QUOTAS) $(KEEP_PLAN_JSON)),)
+$(error CHECK_QUOTAS and KEEP_PLAN_JSON must be 0 or 1 (got '$(CHECK_QUOTAS)' and '$(KEEP_PLAN_JSON)'))
 endif
 
 plan: tf-init ## Plan ENV (writes .local/terraform/ENV.tfplan; IMAGE_TAG=... unless the tfvars has one); checks AWS quotas
-	@rm -f $(PLAN_JSON)
+	@rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256
 	$(TF_ENV) $(TF) -chdir=$(STACK) plan $(TF_ARGS) -var-file=../envs/$(ENV)/terraform.tfvars -out=$(TF_STATE)/$(ENV).tfplan
 ifneq ($(CHECK_QUOTAS),0)
 	(umask 077 && $(TF_ENV) $(TF) -chdir=$(STACK) show -json $(TF_STATE)/$(ENV).tfplan > $(PLAN_JSON).part) \
 	  && mv $(PLAN_JSON).part $(PLAN_JSON) || { rm -f $(PLAN_JSON).part; exit 1; }
-	$(QUOTAS) $(PLAN_JSON)
+	sha256sum $(TF_STATE)/$(ENV).tfplan | cut -d' ' -f1 > $(PLAN_JSON).plan-sha256
+	$(QUOTAS) $(PLAN_JSON) || { rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256; exit 1; }
+ifneq ($(KEEP_PLAN_JSON),1)
+	@rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256
+endif
 endif
 
 # A saved plan is applied where `make plan` made it: its folder was initialised then (no second init).

@@ -34,7 +34,7 @@ quality-shell: venv ## shellcheck on every shell script
 $(CHECKOV):
 	python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements/checkov.txt
-	$(CHECKOV_VENV)/bin/python $(COMPILE_VENV) $(CHECKOV_VENV)/lib >/dev/null || true
+	$(CHECKOV_VENV)/bin/python $(COMPILE_VENV) $(CHECKOV_VENV)/lib >/dev/null || echo "$(COMPILE_WARNING)" >&2
 
 checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes with ours)
 
@@ -49,6 +49,7 @@ security-verdict: venv ## Fail on any finding in SARIF_DIR's SARIF files (what `
 
 sarif: venv checkov-venv ## bandit + checkov results as SARIF in SARIF_DIR (never fails on findings)
 	mkdir -p $(SARIF_DIR)
+	rm -f $(SARIF_DIR)/*.sarif  # an earlier scan's file never stands in for this one's
 	$(BIN)/bandit -q -c pyproject.toml -r services scripts -f json -o $(SARIF_DIR)/bandit.json --exit-zero
 	$(PY) scripts/ci/bandit_sarif.py $(SARIF_DIR)/bandit.json $(SARIF_DIR)/bandit.sarif
 	rm -f $(SARIF_DIR)/bandit.json

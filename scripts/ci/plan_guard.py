@@ -14,7 +14,8 @@ stale plan (state changed since the plan) at apply time.
 
     plan_guard.py seal   --chdir infra/stack --plan PLAN --env dev --commit SHA --out-dir DIR
                          [--github-output FILE]   (appends seal=<one-line JSON>)
-                         [--plan-json FILE]       (the plan's show -json, made by make plan: moved)
+                         [--plan-json FILE]       (the plan's show -json, made by make plan: moved;
+                                                   FILE.plan-sha256 must hold the plan's SHA-256)
     plan_guard.py verify --chdir infra/stack --plan PLAN --env dev --commit SHA --seal DIR/seal.json
                          [--replanned]
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,7 +79,8 @@ def seal(
     if plan_json is None:
         (out_dir / "plan.json").write_text(terraform_show(chdir, plan, "-json"))
     else:
-        plan_json.replace(out_dir / "plan.json")
+        shutil.move(plan_json, out_dir / "plan.json")  # also across file systems
+        plan_json.with_name(plan_json.name + ".plan-sha256").unlink(missing_ok=True)
     record = Seal(
         environment=env,
         commit=commit,
@@ -111,14 +114,17 @@ def verify(chdir: Path, plan: Path, env: str, commit: str, seal_file: Path, repl
 
 
 def _not_the_plans_json(plan: Path, plan_json: Path | None) -> str | None:
-    """Why ``plan_json`` cannot be ``plan``'s rendering, or None (make plan writes the plan, then
-    its JSON through a temporary file: a JSON older than the plan is another plan's)."""
+    """Why ``plan_json`` cannot be ``plan``'s rendering, or None. make plan writes, beside the
+    JSON, the SHA-256 of the plan it rendered (``<json>.plan-sha256``): any other plan is refused,
+    whatever the files' times."""
     if plan_json is None:
         return None
-    if not plan_json.is_file() or not plan.is_file():
-        return f"{plan_json if plan.is_file() else plan}: missing (run make plan again)"
-    if plan_json.stat().st_mtime_ns < plan.stat().st_mtime_ns:
-        return f"{plan_json} is older than {plan}: not its rendering (run make plan again)"
+    recorded = plan_json.with_name(plan_json.name + ".plan-sha256")
+    for path in (plan, plan_json, recorded):
+        if not path.is_file():
+            return f"{path}: missing (run make plan again)"
+    if recorded.read_text().strip() != sha256_file(plan):
+        return f"{plan_json} renders another plan than {plan} (run make plan again)"
     return None
 
 
@@ -164,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except MismatchError as exc:
         print(f"plan_guard: REFUSING TO APPLY: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file that cannot be read, written or moved
+        print(f"plan_guard: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

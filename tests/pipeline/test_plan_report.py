@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -285,24 +286,35 @@ def test_terraform_refuses_the_plan_once_the_state_moved_on(plans: Plans) -> Non
 def test_seal_moves_the_json_make_plan_rendered_instead_of_rendering_again(
     plans: Plans, tmp_path: Path
 ) -> None:
-    """make plan renders `terraform show -json` once (for the quota check); plan-seal moves it."""
+    """make plan renders `terraform show -json` once (for the quota check), with the SHA-256 of
+    the plan beside it; plan-seal moves that JSON instead of asking terraform again."""
     rendered = tmp_path / "change.tfplan.json"
     marker = '{"marker":"this very file",' + plans.changed.read_text()[1:]
     rendered.write_text(marker)  # not terraform's own output: proves it is moved, not re-rendered
+    recorded = tmp_path / "change.tfplan.json.plan-sha256"
+    recorded.write_text(hashlib.sha256(plans.plan.read_bytes()).hexdigest() + "\n")
     argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT]
     result = plans.guard(*argv, "--out-dir", str(tmp_path / "sealed"), "--plan-json", str(rendered))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sealed" / "plan.json").read_text() == marker
     assert not rendered.exists()
+    assert not recorded.exists()
 
 
-def test_seal_refuses_a_json_older_than_its_plan_or_missing(plans: Plans, tmp_path: Path) -> None:
-    old = tmp_path / "old.tfplan.json"
-    old.write_text(plans.changed.read_text())
-    stamp = plans.plan.stat().st_mtime_ns - 10**9
-    os.utime(old, ns=(stamp, stamp))
+def test_seal_refuses_the_json_of_another_plan_or_none(plans: Plans, tmp_path: Path) -> None:
+    """A JSON whose recorded plan hash is not this plan's (another plan, however new the file),
+    or no JSON or no hash at all: exit 2, nothing sealed."""
+    other = tmp_path / "other.tfplan.json"
+    other.write_text(plans.unchanged.read_text())
+    (tmp_path / "other.tfplan.json.plan-sha256").write_text("0" * 64 + "\n")
+    unhashed = tmp_path / "unhashed.tfplan.json"
+    unhashed.write_text(plans.changed.read_text())
     argv = ["seal", "--plan", str(plans.plan), "--env", "dev", "--commit", COMMIT, "--out-dir"]
-    for json_file, message in ((old, "is older than"), (tmp_path / "none.json", "missing")):
+    for json_file, message in (
+        (other, "renders another plan"),
+        (unhashed, "unhashed.tfplan.json.plan-sha256: missing"),
+        (tmp_path / "none.json", "none.json: missing"),
+    ):
         result = plans.guard(*argv, str(tmp_path / "sealed"), "--plan-json", str(json_file))
         assert result.returncode == 2, result.stderr
         assert message in result.stderr

@@ -262,6 +262,11 @@ def test_terraform_apply_is_gated_serialised_and_applies_only_the_reviewed_plan(
     assert not any("CHECK_QUOTAS" in str(step.get("run", "")) for step in plan_steps), (
         "the plan job checks the quotas of the plan it seals"
     )
+    # The plan job renders its plan's JSON once: make plan keeps it for the seal step that follows.
+    plan_runs = [str(step.get("run", "")) for step in plan_steps]
+    make_plan = next(i for i, r in enumerate(plan_runs) if r.startswith("make plan "))
+    assert "KEEP_PLAN_JSON=1" in plan_runs[make_plan]
+    assert "make plan-seal " in plan_runs[make_plan + 1]
 
 
 def test_the_binary_plan_never_leaves_the_plan_job() -> None:

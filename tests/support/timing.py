@@ -1,10 +1,11 @@
 """Suite time: longest files first, and a per-folder durations table at the end of every run.
 
-Scheduling. `make test` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: xdist hands
-whole files to the two workers in collection order. This plugin sorts the collection by each file's
-measured seconds (tests/durations.json, longest first; a file not listed yet goes last, in its
-usual order), so the long files start at once and the short ones fill the gaps at the end: both
-workers finish close together. The order INSIDE a file never changes (stable sort).
+Scheduling. `make test` runs ``pytest -n $(TEST_WORKERS) --dist loadfile
+--no-loadscope-reorder`` (4 workers by default): xdist hands whole files to the workers in
+collection order. This plugin sorts the collection by each file's measured seconds
+(tests/durations.json, longest first; a file not listed yet goes last, in its usual order), so
+the long files start at once and the short ones fill the gaps at the end: the workers finish
+close together. The order INSIDE a file never changes (stable sort).
 
 Report. Every run (with or without xdist) sums each file's setup, call and teardown durations
 (as --durations does), prints them per folder with the run's wall time, and writes them to

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from svc_common.serve import ServeSettings, server_options
-from svc_common.wire import CoalescingTransport, coalescing
+from svc_common.wire import HIGH_WATER, CoalescingTransport, coalescing
 from uvicorn.config import Config
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -163,3 +163,22 @@ def test_close_sends_what_was_written_and_abort_drops_it() -> None:
     assert closed.closed
     assert aborted.writes == []
     assert aborted.closed
+
+
+def test_a_large_body_sent_without_yielding_reaches_the_transport_at_the_high_water_mark() -> None:
+    """Flow control: what is held never grows past HIGH_WATER before the real transport (which
+    pauses the protocol when its own buffer is full) sees it."""
+
+    async def run() -> tuple[list[int], list[int]]:
+        inner = RecordingTransport()
+        outer = CoalescingTransport(inner, asyncio.get_running_loop())
+        seen = []
+        for _ in range(5):
+            outer.write(b"x" * (HIGH_WATER // 2))
+            seen.append(sum(len(w) for w in inner.writes))
+        await asyncio.sleep(0)
+        return seen, [len(w) for w in inner.writes]
+
+    seen, writes = asyncio.run(run())
+    assert seen == [0, HIGH_WATER, HIGH_WATER, 2 * HIGH_WATER, 2 * HIGH_WATER]
+    assert writes == [HIGH_WATER, HIGH_WATER, HIGH_WATER // 2]
