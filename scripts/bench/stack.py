@@ -225,7 +225,7 @@ class Stack:
                 procs.stop(name)
 
 
-def _edge_config(settings: Settings, hello_port: int | None, replicas: dict[str, list[int]]) -> str:
+def edge_config(settings: Settings, hello_port: int | None, replicas: dict[str, list[int]]) -> str:
     """The generator's Caddyfile, with the hello route and extra replicas as extra upstreams."""
     real = manifests.load_all()
     extra = [hello_manifest()] if hello_port else []
@@ -243,7 +243,7 @@ def _edge_config(settings: Settings, hello_port: int | None, replicas: dict[str,
 
 
 def start_edge(stack: Stack) -> None:
-    config = _edge_config(stack.settings, stack.hello_port, stack.replicas)
+    config = edge_config(stack.settings, stack.hello_port, stack.replicas)
     stack.edge_config = config
     path = stack.settings.state / "caddy" / "Caddyfile"
     path.parent.mkdir(parents=True, exist_ok=True)

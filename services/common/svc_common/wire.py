@@ -8,7 +8,8 @@ has then begun its own answer, cannot try another replica and must cut the clien
 the client sees a broken response instead of a retried one. With one write the proxy gets the
 whole response or nothing, and a GET that got nothing is retried on another replica (Caddy's
 ``lb_retry_match`` default: "by default, only GET requests are retried" after the connection to
-the upstream succeeded; the local edge sets ``lb_try_duration``).
+the upstream succeeded; the local edge sets ``lb_try_duration``). tests/faults/
+test_edge_half_response.py shows both with the real edge.
 
 A handler that sends its start and body messages without waiting on anything in between (our
 JSON responses; not a FileResponse, which reads its file in a thread between the two) gets one
