@@ -46,10 +46,12 @@ def step(tmp_path: Path, aws):
     env = {**server.env, "HOME": str(tmp_path / "home"), "PATH": os.environ["PATH"],
            "IMAGE_BLOB_STORE": str(tmp_path / "blobs")}  # fmt: skip
 
-    def run(argv: list[str], **inputs: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    def run(
+        argv: list[str], job_env: dict[str, str] | None = None, **inputs: str
+    ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
         output = tmp_path / "github-output"
         output.write_text("")
-        full = {**env, "GITHUB_OUTPUT": str(output)}
+        full = {**env, **(job_env or {}), "GITHUB_OUTPUT": str(output)}
         full.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
         done = subprocess.run(argv, env=full, cwd=tmp_path / "ws", capture_output=True, text=True, timeout=60)
         return done, dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
@@ -58,16 +60,33 @@ def step(tmp_path: Path, aws):
     return run
 
 
-def _push(step, **inputs: str):
-    return step([sys.executable, str(DOUBLES / "image_push.py")], **inputs)
+def _push(step, job_env: dict[str, str] | None = None, **inputs: str):
+    return step([sys.executable, str(DOUBLES / "image_push.py")], job_env, **inputs)
 
 
-def _login(step) -> None:
-    done, _ = step(
-        [str(DOUBLES / "bin" / "docker"), "login", "-u", "AWS", "-p", "token", f"https://{REGISTRY}"]
-    )
+def _login(step, job_env: dict[str, str] | None = None, command: str = "login") -> None:
+    args = ["-u", "AWS", "-p", "token"] if command == "login" else []
+    done, _ = step([str(DOUBLES / "bin" / "docker"), command, *args, f"https://{REGISTRY}"], job_env)
     assert done.returncode == 0, done.stderr
-    assert "Login Succeeded" in done.stdout
+    assert ("Login Succeeded" if command == "login" else "Removing login credentials") in done.stdout
+
+
+def test_one_jobs_logout_never_logs_another_job_out(step, tmp_path: Path) -> None:
+    """Two matrix jobs of one run (act: one machine, one HOME) each log in; the first to finish
+    logs out in its post step; the other still pushes, as on GitHub, where each job has a runner
+    of its own. Within one job, a logout still refuses the next push."""
+    catalog, orders = ({"RUNNER_TEMP": str(tmp_path / name)} for name in ("job-catalog", "job-orders"))
+    _login(step, catalog)
+    _login(step, orders)
+    _login(step, catalog, command="logout")
+    inputs = {"context": "services", "file": "services/Dockerfile", "push": "true",
+              "tags": f"{REGISTRY}/shop/api:other-job"}  # fmt: skip
+    done, _ = _push(step, orders, **inputs)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _login(step, orders, command="logout")
+    done, _ = _push(step, orders, **{**inputs, "tags": f"{REGISTRY}/shop/api:after-logout"})
+    assert done.returncode != 0
+    assert "no basic auth credentials" in done.stdout + done.stderr
 
 
 def test_a_missing_context_or_dockerfile_fails_the_step(step) -> None:

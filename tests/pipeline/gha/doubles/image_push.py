@@ -38,6 +38,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from docker_config import config_file  # run as a script: its folder is on sys.path
 
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$")
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -141,7 +142,7 @@ def build(store: Path) -> tuple[str, str, bytes]:
 
 def _logins() -> set[str]:
     """Registries the docker CLI is logged in to (its config file, as amazon-ecr-login leaves it)."""
-    config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+    config = config_file()
     return set(json.loads(config.read_text()).get("auths", {})) if config.is_file() else set()
 
 
