@@ -121,7 +121,8 @@ plan: tf-init ## Plan ENV (writes .local/terraform/ENV.tfplan; IMAGE_TAG=... unl
 ifneq ($(CHECK_QUOTAS),0)
 	(umask 077 && $(TF_ENV) $(TF) -chdir=$(STACK) show -json $(TF_STATE)/$(ENV).tfplan > $(PLAN_JSON).part) \
 	  && mv $(PLAN_JSON).part $(PLAN_JSON) || { rm -f $(PLAN_JSON).part; exit 1; }
-	sha256sum $(TF_STATE)/$(ENV).tfplan | cut -d' ' -f1 > $(PLAN_JSON).plan-sha256
+	sum="$$(sha256sum $(TF_STATE)/$(ENV).tfplan)" && echo "$${sum%% *}" > $(PLAN_JSON).plan-sha256 \
+	  || { rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256; exit 1; }
 	$(QUOTAS) $(PLAN_JSON) || { rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256; exit 1; }
 ifneq ($(KEEP_PLAN_JSON),1)
 	@rm -f $(PLAN_JSON) $(PLAN_JSON).plan-sha256

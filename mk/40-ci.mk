@@ -73,16 +73,17 @@ REPORT_MAX_CHARS   ?= 60000
 .PHONY: plan-seal plan-verify smoke
 
 plan-seal: ## After make plan: seal ENV's plan; write plan.txt, report.md, summary.json in .local/plan-out/ENV
+	# plan.json and make plan's JSON hold sensitive values in clear: deleted whatever happens.
+	trap 'rm -f $(PLAN_OUT)/plan.json $(PLAN_JSON) $(PLAN_JSON).plan-sha256' EXIT; set -e; \
 	$(TF_ENV) $(PY) scripts/ci/plan_guard.py seal --chdir $(STACK) --plan $(TF_STATE)/$(ENV).tfplan \
 	  --env $(ENV) --commit $(COMMIT) --out-dir $(PLAN_OUT) $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE)) \
-	  $(if $(wildcard $(PLAN_JSON)),--plan-json $(PLAN_JSON))
+	  $(if $(wildcard $(PLAN_JSON)),--plan-json $(PLAN_JSON)); \
 	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars $(REPORT_MAX_CHARS) \
 	  --marker plan-report:$(ENV) $(if $(DETAILS_URL),--details-url $(DETAILS_URL)) \
 	  --out $(PLAN_OUT)/report.md --summary-json $(PLAN_OUT)/summary.json \
-	  $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE))
+	  $(if $(GITHUB_OUTPUT_FILE),--github-output $(GITHUB_OUTPUT_FILE)); \
 	$(PY) scripts/plan_report.py $(PLAN_OUT)/plan.json --env $(ENV) --max-chars 900000 \
 	  --out $(PLAN_OUT)/full-report.md
-	@rm -f $(PLAN_OUT)/plan.json  # sensitive values in clear: never kept, never uploaded
 	$(if $(SUMMARY_FILE),$(PY) scripts/ci/job_summary.py $(PLAN_OUT)/full-report.md $(PLAN_OUT)/plan.txt >> $(SUMMARY_FILE))
 	@cat $(PLAN_OUT)/summary.json
 
