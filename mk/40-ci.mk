@@ -33,8 +33,7 @@ quality-shell: venv ## shellcheck on every shell script
 
 $(CHECKOV):
 	python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements/checkov.txt
-	$(CHECKOV_VENV)/bin/python $(COMPILE_VENV) $(CHECKOV_VENV)/lib >/dev/null || echo "$(COMPILE_WARNING)" >&2
+	$(call lock_install,$(CHECKOV_VENV)/bin/python,requirements/checkov.txt)
 
 checkov-venv: $(CHECKOV) ## Create checkov's own virtualenv (its hcl2 clashes with ours)
 

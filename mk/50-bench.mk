@@ -14,7 +14,7 @@ bench-calls: venv ## DynamoDB and orders->catalog calls per operation vs minimum
 	$(PY) scripts/bench/calls.py --update-doc docs/benchmarks.md $(CALLS_ARGS)
 
 # The two toolchains the pipeline's setup action installs (design.md, "Time to production"), each
-# fresh (no pip cache) into a throwaway folder, back to back: seconds, size and load average.
+# fresh (no pip or uv cache) into a throwaway folder, back to back: seconds, size and load average.
 # Needs the package index, like `make venv`.
 BENCH_VENVS ?= $(STATE)/bench-venvs
 
@@ -23,7 +23,7 @@ bench-venvs: ## Fresh `make venv-deploy` vs fresh `make venv`: seconds, MB and l
 	@rm -rf $(BENCH_VENVS); mkdir -p $(BENCH_VENVS)
 	@for target in venv-deploy venv; do \
 	  load="$$(cut -d' ' -f1 /proc/loadavg)"; start=$$(date +%s.%N); \
-	  PIP_NO_CACHE_DIR=1 $(MAKE) $$target VENV=$(BENCH_VENVS)/$$target >/dev/null; \
+	  PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1 $(MAKE) $$target VENV=$(BENCH_VENVS)/$$target >/dev/null; \
 	  end=$$(date +%s.%N); \
 	  printf '%-12s %6.1f s  %5s MB  load %s -> %s\n' "$$target" "$$(python3 -c "print($$end - $$start)")" \
 	    "$$(du -sm $(BENCH_VENVS)/$$target | cut -f1)" "$$load" "$$(cut -d' ' -f1 /proc/loadavg)"; \

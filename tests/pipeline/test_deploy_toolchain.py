@@ -147,9 +147,12 @@ def test_a_full_venv_counts_as_a_deploy_venv_and_not_the_reverse(tmp_path: Path)
     """The stamp decides: venv-deploy accepts a full venv; venv completes a deploy venv."""
     venv = tmp_path / "venv"
     venv.mkdir()
-    fake_python = tmp_path / "python"  # stands in for `python -m pip install`: says so, installs nothing
+    # Stand-ins for `python -m pip install` and the uv it installs: each says so, installs nothing.
+    fake_python, fake_uv = tmp_path / "python", tmp_path / "uv"
     fake_python.write_text('#!/bin/sh\necho "pip $*"\n')
-    fake_python.chmod(0o755)
+    fake_uv.write_text('#!/bin/sh\necho "uv $*"\n')
+    for fake in (fake_python, fake_uv):
+        fake.chmod(0o755)
     full_sha, deploy_sha = (hashlib.sha256(LOCKS[k].read_bytes()).hexdigest() for k in ("full", "deploy"))
     target = {"full": "venv", "deploy": "venv-deploy"}
     for installed, toolchain, installs in [
@@ -162,7 +165,11 @@ def test_a_full_venv_counts_as_a_deploy_venv_and_not_the_reverse(tmp_path: Path)
         assert ("installing the tooling venv" in result.stdout) is installs, (installed[:8], toolchain)
         if installs:
             lock = LOCKS[toolchain].relative_to(REPO_ROOT)
-            assert f"pip -m pip install --quiet --no-compile --require-hashes -r {lock}" in result.stdout
+            installer = "pip -m pip install --quiet --no-deps --require-hashes -r requirements/uv.txt"
+            installs_lock = (
+                f"uv pip install --quiet --compile-bytecode --python {fake_python} --require-hashes -r {lock}"
+            )
+            assert result.stdout.index(installer) < result.stdout.index(installs_lock), result.stdout
             stamp = full_sha if toolchain == "full" else deploy_sha
             assert (venv / ".installed").read_text().strip() == stamp
 

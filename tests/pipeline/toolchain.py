@@ -34,8 +34,11 @@ DEPLOY_IN = REPO_ROOT / "requirements" / "deploy.in"
 # Where our scripts find each other: their own folder, and the folders they put on sys.path.
 LOCAL_ROOTS = (REPO_ROOT / "scripts", REPO_ROOT / "scripts" / "ci", REPO_ROOT)
 # A venv made by `python3 -m venv` has pip and the standard library: the venv recipe's
-# `python -m pip install` and `python -m compileall` need no lock.
-VENV_MODULES = {"pip", "compileall"}
+# `python -m pip install` needs no lock. With pip it installs the installer, uv, from its own
+# hashed lock (INSTALLER_LOCK), into every venv it makes, before the venv's lock.
+VENV_MODULES = {"pip"}
+INSTALLER_TOOL = "uv"
+INSTALLER_LOCK = "uv.txt"
 _VENV_BIN = re.compile(r"(?<![\w.-])\.venv/bin/(?P<tool>[\w.-]+)$")
 _MAKE = re.compile(r"(?:^|[\s;&|(])make\s+(?P<args>[^\n;&|)]*)")
 _SEPARATORS = re.compile(r"\\\n")
@@ -152,8 +155,8 @@ def _venv_calls(text: str, into: Commands) -> None:
         if not m:
             continue
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if i and tokens[i - 1] == "-x":
-            continue  # `test -x .venv/bin/python`: a question, not a run
+        if i and tokens[i - 1] in ("-x", "--python"):
+            continue  # `test -x .venv/bin/python`, `uv pip install --python .venv/bin/python`: not a run
         if m.group("tool") not in ("python", "python3"):
             into.tools.add(m.group("tool"))
         elif following == "-m" and i + 2 < len(tokens):
@@ -291,7 +294,9 @@ def distributions_needed(job: Job) -> tuple[set[str], list[str]]:
     needs = script_needs(frozenset(commands.scripts))
     problems += [f"runs {s}, which does not exist" for s in sorted(needs.missing_files)]
     problems += [f"runs `{u}`: what it imports cannot be told" for u in sorted(commands.unknown)]
-    problems += [f"a make target installs requirements/{lock}" for lock in sorted(commands.locks)]
+    problems += [
+        f"a make target installs requirements/{lock}" for lock in sorted(commands.locks - {INSTALLER_LOCK})
+    ]
     dists = set()
     for top, users in sorted(needs.modules.items()):
         owners = _module_distributions().get(top)
@@ -305,7 +310,7 @@ def distributions_needed(job: Job) -> tuple[set[str], list[str]]:
             normalize(d) for d in _module_distributions().get(module, [f"<unknown module {module}>"])
         )
     scripts = _console_scripts()
-    for tool in sorted(commands.tools):
+    for tool in sorted(commands.tools - {INSTALLER_TOOL}):
         dists.add(scripts.get(tool) or f"<unknown console script {tool}>")
     return dists, problems
 
