@@ -5,8 +5,8 @@ services/<name>/ a person may already have made by following the README here. In
 README's own scaffold command runs; then, with no edit outside services/<name>/ and
 docs/architecture.png (which the scaffold redraws):
 - every check the repository runs on code passes in the copy: `make lint` (ruff lint, ruff format,
-  bandit), the new service's own tests, the diagram, edge config and manifest tests, and
-  `terraform validate` of the stack;
+  bandit), the new service's own tests, the diagram, edge config and manifest tests, and the
+  stack's configuration (the plan below validates it first, as `terraform plan` always does);
 - the pipeline matrix (scripts/manifests.py matrix) lists the new service;
 - a Terraform plan of infra/stack (local env tfvars, emulator, local state) creates its ECS
   service, table, target group and listener rule;
@@ -36,6 +36,7 @@ import manifests
 import pytest
 
 from tests.docs.docmd import README, added_service_example, section
+from tests.infra.tfkit import GO_GC_PERCENT
 from tests.local.stack import alive
 from tests.support.aws import FAKE_AWS_ENV
 from tests.support.procs import Proc, free_port, wait_http
@@ -107,7 +108,6 @@ def _start_plan(copy: Path, aws_url: str, work: Path) -> Proc:
     plan = work / "stack.tfplan"
     script = (
         f"{shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} init -input=false -no-color "
-        f"&& {shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} validate -no-color "
         f"&& {shlex.quote(terraform)} -chdir={shlex.quote(str(stack))} plan -input=false -no-color "
         f"-var-file=../envs/local/terraform.tfvars -state={shlex.quote(str(work / 'tf.tfstate'))} "
         f"-out={shlex.quote(str(plan))} "
@@ -122,6 +122,7 @@ def _start_plan(copy: Path, aws_url: str, work: Path) -> Proc:
             "TF_DATA_DIR": str(work / "tfdata"),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
+            "GOGC": GO_GC_PERCENT,  # as every terraform of the tests (tests/infra/tfkit.py)
         }
     )
     return Proc(["bash", "-euo", "pipefail", "-c", script], work / "terraform.log", env=env, cwd=str(copy))

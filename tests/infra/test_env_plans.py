@@ -122,6 +122,9 @@ def test_prod_plan_is_highly_available(stack: Plans) -> None:
 
 
 def test_prod_refuses_to_plan_without_an_alarm_subscription(stack: Plans) -> None:
+    """prod's tfvars as committed (no alarm_emails) are refused; the same plan also asks for a
+    delegated zone it does not create, refused too: terraform reports every refused variable of
+    a plan at once, so one plan of the whole stack checks both validations."""
     tf = Terraform(stack.root / "stack", stack.data / "prod", stack.env)  # initialised by the prod plan
     refused = tf.run(
         "plan",
@@ -129,11 +132,18 @@ def test_prod_refuses_to_plan_without_an_alarm_subscription(stack: Plans) -> Non
         "-no-color",
         stack.var_file("prod"),
         f"-var=image_tag={IMAGE_TAG}",
+        "-var=create_hosted_zone=false",
+        "-var=hosted_zone_delegated=true",
         check=False,
     )
     assert refused.returncode != 0
     assert "prod needs at least one alarm_emails address" in refused.output, refused.output[-2000:]
-    CHECKS.append("prod plan refused without alarm_emails")
+    assert "hosted_zone_delegated only applies with create_hosted_zone" in refused.output, refused.output[
+        -2000:
+    ]
+    CHECKS.append(
+        "prod plan refused without alarm_emails, and hosted_zone_delegated without create_hosted_zone"
+    )
 
 
 def test_dev_plan_is_cheap(stack: Plans) -> None:

@@ -4,8 +4,8 @@ An administrator (the emulator's unrestricted keys) creates the state backend an
 infra/bootstrap once, as a person does. Everything after runs with credentials obtained from
 GitHub-shaped OIDC tokens (tests/support/oidc.py), which the emulator checks against the roles'
 trust policies and then authorizes call by call against their policies (scripts/iam_enforce.py):
-plan as the plan role, apply as the deploy role, plan again (no changes at all), destroy as the
-deploy role. The emulator's per-role IAM report is
+init as the plan role, apply as the deploy role, plan as the plan role (no changes at all: it
+reads every resource and data source), destroy as the deploy role. The emulator's per-role IAM report is
 written to test-output/infra/iam-report.txt. Between apply and destroy, the deploy workflow's other
 steps run as the deploy role too: `make sync-secrets` (values written, then the services whose first
 deployment could not start, the values did not exist yet, rolled until every task runs; twice, the
@@ -118,11 +118,13 @@ def _denials(world: World) -> list[str]:
     ]
 
 
-def test_init_and_first_plan_as_the_plan_role(world: World) -> None:
+def test_init_as_the_plan_role(world: World) -> None:
+    """init reads the state backend as the plan role. No plan of the empty account here: it would
+    call only what the plan after the apply calls too (the data sources), which reads every
+    resource besides (a plan of the whole stack costs about 9 CPU seconds)."""
     tf = world.stack(PLAN_ROLE, f"{ENV}-plan")
-    tf.run("init", *TF, f"-backend-config={world.backend}")
-    plan = tf.run("plan", *TF, world.var_file, check=False)
-    assert plan.returncode == 0, f"first denials: {_denials(world)[:5]}\n{plan.output[-3000:]}"
+    init = tf.run("init", *TF, f"-backend-config={world.backend}", check=False)
+    assert init.returncode == 0, f"first denials: {_denials(world)[:5]}\n{init.output[-3000:]}"
 
 
 def _change_as_deploy_role(world: World, command: str) -> None:
@@ -146,9 +148,12 @@ def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
         check=False,
     )
     assert plan.returncode in (0, 2), f"first denials: {_denials(world)[:5]}\n{plan.output[-3000:]}"
-    changes = tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
-    changed = [(c["address"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]]
-    assert changed == [], changed
+    if plan.returncode == 2:  # changes: name them (rendering a plan starts the provider again)
+        changes = tf.run("show", "-json", "replan.tfplan").json()["resource_changes"]  # type: ignore[index]
+        changed = [
+            (c["address"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]
+        ]
+        assert changed == [], changed
     assert plan.returncode == 0, plan.output[-3000:]
 
 

@@ -1,8 +1,10 @@
 """The pipelines proven by running the real workflow YAML with act (tests/pipeline/gha/runner.py).
 
-Each scenario is one act run of an entry-point workflow (pull-request.yml, main.yml, release.yml,
-drift.yml) as GitHub would start it, with its own assertions on what the fake GitHub recorded and
-on the emulator. The scenarios share one emulator, one fake GitHub and one prepared repository.
+Each scenario is one act run of an entry-point workflow (pull-request.yml, release.yml) as GitHub
+would start it, with its own assertions on what the fake GitHub recorded and on the emulator. The
+scenarios share one emulator, one fake GitHub and one prepared repository. main.yml and drift.yml
+run in tests/pipeline/test_workflows_deploy.py, where dev is applied (drift there closes dev's
+issue and updates prod's; the script's other branches: tests/pipeline/test_drift_issue_script.py).
 
 Scope inside the proof (the full suite already runs outside it): the `test` job's `make test`
 runs with PYTEST_ADDOPTS selecting tests/test_manifests.py; every other job, `needs`, `if`,
@@ -161,32 +163,6 @@ def test_a_release_whose_plan_destroys_a_table_stops_before_apply(proof: Proof) 
     assert table_key(proof.aws, table) == "pk"  # untouched
     subjects = {t["sub"] for t in proof.github.state.tokens[-2:]}
     assert subjects == {f"repo:{SUBJECT}:environment:dev-plan", f"repo:{SUBJECT}:environment:prod-plan"}
-
-
-def test_drift_opens_one_issue_per_environment(proof: Proof) -> None:
-    """(f, the half the emulator allows) The scheduled plans are not empty (the stacks are not
-    applied): one `drift` issue per environment is opened, labelled `drift`, with the report.
-    Closing needs an empty plan, i.e. applied stacks (.github/README.md)."""
-    before = set(proof.github.state.issues)
-    for run in (1,):
-        result = proof.act.run(
-            "schedule",
-            "drift.yml",
-            {"schedule": "23 5 * * 1-5", "repository": {"full_name": REPOSITORY}},
-            ref="refs/heads/main",
-            sha=proof.sha,
-            secrets={},
-            variables={"AWS_PLAN_ROLE_ARN": proof.roles.plan},
-        )
-        report(result, f"drift, run {run}")
-        assert result.returncode == 0, result.log.read_text()[-6000:]
-        assert result.result("plan-dev") == "success"
-        assert result.result("plan-prod") == "success"
-        assert result.result("issue") == "success"
-        mine = [i for n, i in proof.github.state.issues.items() if n not in before]
-        assert sorted(i["title"] for i in mine) == ["Drift detected in dev", "Drift detected in prod"]
-        assert all(i["state"] == "open" and i["labels"] == [{"name": "drift"}] for i in mine)
-        assert all(i["body"].startswith(("<!-- drift:dev -->", "<!-- drift:prod -->")) for i in mine), mine
 
 
 def test_a_token_the_role_does_not_trust_is_refused(proof: Proof) -> None:

@@ -157,11 +157,14 @@ def test_d_a_push_whose_smoke_test_fails_is_rolled_back(deploys: Deploys) -> Non
 
 
 def test_f_drift_resolved_closes_its_issue(deploys: Deploys) -> None:
-    """(f, closing half) An earlier scheduled run left one open `drift` issue per environment. Dev
-    has been applied several times by now ((c), (d) and its rollback): its scheduled plan is empty,
-    so its issue gets a comment and is closed. Prod is never applied in this module (the release is
+    """(f) An earlier scheduled run left one open `drift` issue per environment. Dev has been
+    applied several times by now ((c), (d) and its rollback): its scheduled plan is empty, so its
+    issue gets a comment and is closed. Prod is never applied in this module (the release is
     tests/pipeline/test_workflows_release.py): its scheduled plan is not empty (the whole stack to
-    create), so its issue stays open, updated with the new report, and no second issue is opened."""
+    create), so its issue stays open, updated with the new report, and no second issue is opened.
+    A person's issue that quotes prod's marker is left alone (only the bot's issue is the drift
+    issue). Opening an issue, the branch this run cannot take beside these two, is checked on the
+    same script by tests/pipeline/test_drift_issue_script.py."""
     d = deploys
     if "rolled-back" not in d.good:
         pytest.fail("scenarios (c) and (d) did not apply dev several times (run the module in order)")
@@ -173,6 +176,11 @@ def test_f_drift_resolved_closes_its_issue(deploys: Deploys) -> None:
                                 "body": f"<!-- drift:{env} -->\nan earlier report", "state": "open",
                                 "labels": [{"name": "drift"}], "user": BOT}  # fmt: skip
         seeded[env] = number
+    person = state.new_id()
+    quoted = {"number": person, "title": "Why does the drift issue say this?", "state": "open",
+              "body": "<!-- drift:prod -->\nquoting the bot", "labels": [{"name": "drift"}],
+              "user": {"login": "someone", "id": 1, "type": "User"}}  # fmt: skip
+    state.issues[person] = dict(quoted)
     result = d.proof.act.run(
         "schedule",
         "drift.yml",
@@ -195,5 +203,8 @@ def test_f_drift_resolved_closes_its_issue(deploys: Deploys) -> None:
     prod = state.issues[seeded["prod"]]
     assert prod["state"] == "open"
     assert prod["body"].startswith("<!-- drift:prod -->\nThe scheduled plan of **prod** is not empty")
-    opened = [i for i in state.issues.values() if i["number"] not in seeded.values() and i["state"] == "open"]
+    assert state.issues[person] == quoted, "a person's issue was changed"
+    assert not [c for c in state.comments.values() if c["issue"] == person]
+    known = {*seeded.values(), person}
+    opened = [i for i in state.issues.values() if i["number"] not in known and i["state"] == "open"]
     assert opened == [], "a second drift issue was opened beside the open one"

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.infra.tfkit import GO_GC_PERCENT
 from tests.support.tools import unavailable
 
 MIRROR = Path("/opt/tf-plugins")
@@ -30,6 +31,7 @@ def terraform_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, s
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
         "CHECKPOINT_DISABLE": "1",
+        "GOGC": GO_GC_PERCENT,  # as every terraform of the tests (tests/infra/tfkit.py)
         **(extra or {}),
     }
 
