@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +16,13 @@ import httpx
 HOST = "127.0.0.1"
 
 _HANDED_OUT: set[int] = set()  # never give one port to two parts of this process
+# ...nor to two processes of this machine: free_port() leaves a file per port it hands out here
+# (created with O_EXCL, so two processes that draw the same port cannot both have it). A handed-
+# out port is often bound seconds later (a stack's settings are written before its processes
+# start); in between, another process's bind test alone would find it free. A reservation older
+# than RESERVATION_SECONDS is stale (its owner is done with it or holds it bound) and is taken over.
+RESERVATIONS = Path(tempfile.gettempdir()) / f"storefront-ports-{os.getuid()}"
+RESERVATION_SECONDS = 3600
 
 
 class ProcessExitedError(RuntimeError):
@@ -43,8 +52,34 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+def reserve(port: int) -> bool:
+    """Claim ``port`` for this process among every process of this machine: False if another
+    process claimed it less than RESERVATION_SECONDS ago."""
+    RESERVATIONS.mkdir(mode=0o700, exist_ok=True)
+    path = RESERVATIONS / str(port)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        pass
+    stale = RESERVATIONS / f"{port}.stale-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        if time.time() - path.stat().st_mtime < RESERVATION_SECONDS:
+            return False
+        os.rename(path, stale)  # stale: whoever renames it away first takes it over (once only)
+    except FileNotFoundError:
+        return False  # another process is taking it over
+    stale.unlink(missing_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        return False
+
+
 def free_port() -> int:
-    """A free loopback port below the kernel's ephemeral range, never handed out twice.
+    """A free loopback port below the kernel's ephemeral range, never handed out twice (by this
+    process, or by another one on this machine within RESERVATION_SECONDS: reserve()).
 
     Ports the kernel hands out itself (bind to port 0) come from the ephemeral range, which every
     outgoing connection also draws from: a port freed by a killed process can be taken by a
@@ -62,6 +97,8 @@ def free_port() -> int:
                 s.bind((HOST, port))
             except OSError:
                 continue
+        if not reserve(port):
+            continue
         _HANDED_OUT.add(port)
         return port
     raise RuntimeError("no free loopback port below the ephemeral range")
