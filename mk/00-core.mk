@@ -50,7 +50,8 @@ NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),al
 
 # TEST_WORKERS workers (4 on our 2-core machines: the infrastructure and pipeline files spend
 # most of their time waiting in the AWS provider's polls, not computing, and the CPU column of
-# the report shows it; from a fresh clone the tests took 12.6 min with 4, 15.4 with 3), whole
+# the report shows it; from a fresh clone the tests took 12.6 min with 4, 15.4 with 3; on
+# 2026-12-06 five took 11.8 min, as four did: the CPUs were busy 97 % of the run), whole
 # files each, longest files first (tests/support/timing.py reads the measured seconds
 # in tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's "most tests
 # first"). Ends with a per-folder durations table (seconds and CPU seconds).

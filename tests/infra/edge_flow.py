@@ -2,11 +2,11 @@
 
 tests/infra/test_stack_lifecycle.py calls these on ITS applied stack (one apply serves every read
 of the stack; the seven checks of tests/infra/edge_checks.py run there too), after its re-plan and
-its prod/dev plans and before its destroy, in this order: the checks catch the faults they exist
+its prod/dev plans, in this order: the checks catch the faults they exist
 for (and the stack is put back); scripts/publish_static.py against the applied bucket; a plan of
 the same stack with a custom domain (certificates, aliases, HTTPS origin: no dependency cycle, and
 the ALB knows at plan time it gets an HTTPS listener); the origin secret rotated in two applies
-without downtime (this one changes the stack: it runs last, just before the destroy).
+without downtime (this one changes the stack: it runs last).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ infra/bootstrap once, as a person does. Everything after runs with credentials o
 GitHub-shaped OIDC tokens (tests/support/oidc.py), which the emulator checks against the roles'
 trust policies and then authorizes call by call against their policies (scripts/iam_enforce.py):
 init as the plan role, apply as the deploy role, plan as the plan role (no changes at all: it
-reads every resource and data source), destroy as the deploy role. The emulator's per-role IAM report is
+reads every resource and data source), destroy as the deploy role, after which nothing of the
+stack is left (tests/infra/leftovers.py). The emulator's per-role IAM report is
 written to test-output/infra/iam-report.txt. Between apply and destroy, the deploy workflow's other
 steps run as the deploy role too: `make sync-secrets` (values written, then the services whose first
 deployment could not start, the values did not exist yet, rolled until every task runs; twice, the
@@ -32,6 +33,7 @@ import pytest
 import roll_services
 import sync_secrets
 
+from tests.infra.leftovers import leftovers
 from tests.infra.tfkit import Terraform, all_resources, bootstrap_backend, copy_tree, terraform_binary
 from tests.support.aws import MotoServer
 from tests.support.ecs import running_all
@@ -239,8 +241,27 @@ def test_static_publish_and_smoke_reads_as_the_deploy_role(world: World) -> None
                 ]
 
 
-def test_destroy_as_the_deploy_role(world: World) -> None:
+def test_destroy_as_the_deploy_role_leaves_nothing(world: World) -> None:
     _change_as_deploy_role(world, "destroy")
+    admin = world.server.env  # the emulator's unrestricted keys, as in the fixture
+    session = boto3.session.Session(
+        region_name=admin["AWS_REGION"],
+        aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=world.server.url)  # type: ignore[call-overload]
+
+    assert leftovers(client, f"{PROJECT}-{ENV}", _backend_value(world.backend, "dynamodb_table")) == {}
+
+
+def _backend_value(backend: Path, key: str) -> str:
+    for line in backend.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == key:
+            return value.strip().strip('"')
+    raise AssertionError(f"{backend} has no {key}")
 
 
 def test_no_call_was_denied(world: World) -> None:

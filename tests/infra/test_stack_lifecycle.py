@@ -5,8 +5,9 @@ bootstrap the backend with scripts/bootstrap_backend.py -> init -> apply from sc
 result with boto3 (the edge checks of tests/infra/edge_checks.py included) -> prove the state lock
 -> re-plan shows no changes -> drift report empty once a plan is applied (tests/infra/drift_checks.py)
 -> the edge steps that need an applied stack (tests/infra/edge_flow.py:
-faults caught, static publish, custom-domain plan, origin secret rotation) -> destroy -> nothing
-left behind.
+faults caught, static publish, custom-domain plan, origin secret rotation). No destroy here: the
+stack applied by the pipeline's roles is destroyed by the deploy role and checked to leave
+nothing behind (tests/infra/test_stack_as_roles.py); this emulator is thrown away.
 ONE apply serves every read of the stack (a second apply of the same stack elsewhere would prove
 nothing more). The plans of prod's and dev's tfvars need no applied stack: they are in
 tests/infra/test_env_plans.py, on an emulator of their own, so the two run on different workers.
@@ -391,7 +392,7 @@ def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
 
 
 # (tests that inspect the applied edge/WAF/DNS/monitoring resources; they run after the checks
-# above and before the re-plan, the edge steps that change things, and the destroy below)
+# above and before the re-plan and the edge steps that change things)
 
 
 def test_replan_shows_no_changes(stack: Stack) -> None:
@@ -450,51 +451,6 @@ def test_edge_custom_domain_plan(stack: Stack) -> None:
 
 
 def test_edge_origin_secret_rotation_without_downtime(stack: Stack) -> None:
-    """Changes the stack (two applies): the last step before the destroy."""
+    """Changes the stack (two applies): the last step."""
     edge_flow.origin_secret_rotation(_edge(stack))
     CHECKS.append("origin secret rotated in two applies, both values accepted throughout")
-
-
-def test_destroy_leaves_nothing(stack: Stack) -> None:
-    destroy = stack.tf.run(
-        "destroy", "-input=false", "-no-color", "-auto-approve", stack.var_file(ENV), timeout=400
-    )
-    TIMES["destroy"] = destroy.seconds
-    ec2, backend = stack.client("ec2"), stack.backend()
-    prefix = f"{PROJECT}-{ENV}"
-    left = {
-        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")],
-        "nat": [
-            n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"
-        ],
-        "eips": [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]],
-        "albs": [
-            lb["LoadBalancerName"] for lb in stack.client("elbv2").describe_load_balancers()["LoadBalancers"]
-        ],
-        "target_groups": [
-            t["TargetGroupName"] for t in stack.client("elbv2").describe_target_groups()["TargetGroups"]
-        ],
-        "clusters": [
-            c
-            for c in stack.client("ecs").list_clusters()["clusterArns"]
-            if stack.client("ecs").describe_clusters(clusters=[c])["clusters"][0]["status"] == "ACTIVE"
-        ],
-        "tables": [
-            t
-            for t in stack.client("dynamodb").list_tables()["TableNames"]
-            if t.startswith(prefix) and t != backend["dynamodb_table"]
-        ],
-        "secrets": [s["Name"] for s in stack.client("secretsmanager").list_secrets()["SecretList"]],
-        "roles": [
-            r["RoleName"]
-            for r in stack.client("iam").list_roles()["Roles"]
-            if r["RoleName"].startswith(prefix)
-        ],
-        "log_groups": [g["logGroupName"] for g in stack.client("logs").describe_log_groups()["logGroups"]],
-        "buckets": [
-            b["Name"] for b in stack.client("s3").list_buckets()["Buckets"] if "-tfstate-" not in b["Name"]
-        ],
-        "namespaces": [n["Name"] for n in stack.client("servicediscovery").list_namespaces()["Namespaces"]],
-    }
-    assert {k: v for k, v in left.items() if v} == {}
-    CHECKS.append("destroy leaves nothing behind")
