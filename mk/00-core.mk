@@ -19,18 +19,20 @@ DEPLOY_SHA = $(shell sha256sum requirements/deploy.txt | cut -d' ' -f1)
 # every CPU (--compile-bytecode): a fresh `make venv` in about 15 s where pip took 45 (pip itself
 # compiled one file at a time). The bytecode is not optional where PYTHONDONTWRITEBYTECODE is set
 # (as on our CI machines): without .pyc files every process would compile what it imports, every
-# time. uv reads its own settings, not pip's: behind a package mirror, set UV_DEFAULT_INDEX (and
-# SSL_CERT_FILE for a private CA) as you set pip's index (uv documentation, "Environment variables").
+# time. uv reads its own settings, not pip's: behind a package mirror, set UV_DEFAULT_INDEX, and
+# behind a TLS-intercepting proxy SSL_CERT_FILE or UV_SYSTEM_CERTS=1 (the system's certificate
+# store; uv otherwise trusts its bundled roots), as you configure pip (uv documentation,
+# "Environment variables"). A failed install stops here: no stamp, the next `make` tries again.
 # $(call lock_install,PYTHON,LOCK): the shell command that installs LOCK into PYTHON's venv.
-lock_install = $(1) -m pip install --quiet --no-deps --require-hashes -r requirements/uv.txt && \
-  $(dir $(1))uv pip install --quiet --compile-bytecode --python $(1) --require-hashes -r $(2)
+lock_install = $(1) -m pip install --quiet --no-deps --only-binary=:all: --require-hashes -r requirements/uv.txt && \
+  $(1) -m uv pip install --quiet --compile-bytecode --python $(1) --require-hashes -r $(2)
 # $(call install_venv,LOCK,ITS_SHA): install LOCK unless the venv holds it or the full toolchain.
 define install_venv
 	@installed="$$(cat $(VENV)/.installed 2>/dev/null || true)"; \
 	if [ "$$installed" != "$(2)" ] && [ "$$installed" != "$(FULL_SHA)" ]; then \
 	  set -e; test -x $(PY) || python3 -m venv $(VENV); \
 	  echo "installing the tooling venv from $(1)"; \
-	  $(call lock_install,$(PY),$(1)); \
+	  $(call lock_install,$(PY),$(1)) || exit 1; \
 	  echo "$(2)" > $(VENV)/.installed; \
 	fi
 endef

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import socket
@@ -17,10 +18,12 @@ HOST = "127.0.0.1"
 
 _HANDED_OUT: set[int] = set()  # never give one port to two parts of this process
 # ...nor to two processes of this machine: free_port() leaves a file per port it hands out here
-# (created with O_EXCL, so two processes that draw the same port cannot both have it). A handed-
+# (checked and written under one lock, so two processes that draw the same port cannot both have
+# it). A handed-
 # out port is often bound seconds later (a stack's settings are written before its processes
 # start); in between, another process's bind test alone would find it free. A reservation older
 # than RESERVATION_SECONDS is stale (its owner is done with it or holds it bound) and is taken over.
+# The files stay: at most one empty file per port below the ephemeral range (about 12,800).
 RESERVATIONS = Path(tempfile.gettempdir()) / f"storefront-ports-{os.getuid()}"
 RESERVATION_SECONDS = 3600
 
@@ -54,27 +57,20 @@ def _ephemeral_range() -> tuple[int, int]:
 
 def reserve(port: int) -> bool:
     """Claim ``port`` for this process among every process of this machine: False if another
-    process claimed it less than RESERVATION_SECONDS ago."""
+    process claimed it less than RESERVATION_SECONDS ago. The check and the claim happen under
+    one exclusive lock on the folder's lock file, so two processes never both claim a port."""
     RESERVATIONS.mkdir(mode=0o700, exist_ok=True)
     path = RESERVATIONS / str(port)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    with open(RESERVATIONS / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        try:
+            if time.time() - path.stat().st_mtime < RESERVATION_SECONDS:
+                return False
+        except FileNotFoundError:
+            pass
+        path.touch()
+        os.utime(path)  # a stale reservation taken over is fresh again
         return True
-    except FileExistsError:
-        pass
-    stale = RESERVATIONS / f"{port}.stale-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        if time.time() - path.stat().st_mtime < RESERVATION_SECONDS:
-            return False
-        os.rename(path, stale)  # stale: whoever renames it away first takes it over (once only)
-    except FileNotFoundError:
-        return False  # another process is taking it over
-    stale.unlink(missing_ok=True)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        return True
-    except FileExistsError:
-        return False
 
 
 def free_port() -> int:

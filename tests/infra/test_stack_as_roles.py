@@ -139,7 +139,7 @@ def test_apply_as_the_deploy_role(world: World) -> None:
     _change_as_deploy_role(world, "apply")
 
 
-def test_second_plan_as_the_plan_role_changes_nothing(world: World) -> None:
+def test_plan_as_the_plan_role_after_the_apply_changes_nothing(world: World) -> None:
     tf = world.stack(PLAN_ROLE, f"{ENV}-plan")
     plan = tf.run(
         "plan",

@@ -50,4 +50,25 @@ def test_a_stale_reservation_is_taken_over_once(reservations: Path) -> None:
     os.utime(reservations / str(port), (old, old))
     assert net.reserve(port) is True
     assert net.reserve(port) is False  # the fresh reservation holds
-    assert sorted(p.name for p in reservations.iterdir()) == [str(port)]
+    assert sorted(p.name for p in reservations.iterdir()) == [".lock", str(port)]
+
+
+def test_processes_racing_for_a_stale_reservation_get_it_once(reservations: Path) -> None:
+    """Eight processes ask for the same stale port at the same moment: exactly one gets it."""
+    port = 20002
+    assert net.reserve(port)
+    old = time.time() - net.RESERVATION_SECONDS - 60
+    os.utime(reservations / str(port), (old, old))
+    start = time.time() + 1.0  # every process waits for the same instant, then asks
+    code = (
+        "import sys, time; from pathlib import Path; from tooling import net; "
+        f"net.RESERVATIONS = Path({str(reservations)!r}); "
+        f"time.sleep(max(0.0, {start!r} - time.time())); print(net.reserve({port}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    answers = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(answers) == ["False"] * 7 + ["True"], answers

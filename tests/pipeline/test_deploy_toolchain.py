@@ -147,12 +147,9 @@ def test_a_full_venv_counts_as_a_deploy_venv_and_not_the_reverse(tmp_path: Path)
     """The stamp decides: venv-deploy accepts a full venv; venv completes a deploy venv."""
     venv = tmp_path / "venv"
     venv.mkdir()
-    # Stand-ins for `python -m pip install` and the uv it installs: each says so, installs nothing.
-    fake_python, fake_uv = tmp_path / "python", tmp_path / "uv"
-    fake_python.write_text('#!/bin/sh\necho "pip $*"\n')
-    fake_uv.write_text('#!/bin/sh\necho "uv $*"\n')
-    for fake in (fake_python, fake_uv):
-        fake.chmod(0o755)
+    fake_python = tmp_path / "python"  # stands in for `python -m pip|uv ...`: says so, installs nothing
+    fake_python.write_text('#!/bin/sh\necho "python $*"\n')
+    fake_python.chmod(0o755)
     full_sha, deploy_sha = (hashlib.sha256(LOCKS[k].read_bytes()).hexdigest() for k in ("full", "deploy"))
     target = {"full": "venv", "deploy": "venv-deploy"}
     for installed, toolchain, installs in [
@@ -165,13 +162,30 @@ def test_a_full_venv_counts_as_a_deploy_venv_and_not_the_reverse(tmp_path: Path)
         assert ("installing the tooling venv" in result.stdout) is installs, (installed[:8], toolchain)
         if installs:
             lock = LOCKS[toolchain].relative_to(REPO_ROOT)
-            installer = "pip -m pip install --quiet --no-deps --require-hashes -r requirements/uv.txt"
+            installer = (
+                "python -m pip install --quiet --no-deps --only-binary=:all: --require-hashes"
+                " -r requirements/uv.txt"
+            )
             installs_lock = (
-                f"uv pip install --quiet --compile-bytecode --python {fake_python} --require-hashes -r {lock}"
+                f"python -m uv pip install --quiet --compile-bytecode --python {fake_python}"
+                f" --require-hashes -r {lock}"
             )
             assert result.stdout.index(installer) < result.stdout.index(installs_lock), result.stdout
             stamp = full_sha if toolchain == "full" else deploy_sha
             assert (venv / ".installed").read_text().strip() == stamp
+
+
+def test_a_failed_install_leaves_no_stamp_and_fails(tmp_path: Path) -> None:
+    """pip or uv failing stops make: no stamp, so the next `make venv` installs again."""
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    for failing in ("pip", "uv"):
+        fake_python = tmp_path / f"python-{failing}"
+        fake_python.write_text(f'#!/bin/sh\n[ "$2" = {failing} ] && exit 1\necho "python $*"\n')
+        fake_python.chmod(0o755)
+        result = _make("venv-deploy", f"PY={fake_python}", venv=venv)
+        assert result.returncode != 0, (failing, result.stdout)
+        assert not (venv / ".installed").exists(), failing
 
 
 def _setup_venv_step(toolchain: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

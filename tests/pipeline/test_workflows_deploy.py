@@ -169,6 +169,13 @@ def test_f_drift_resolved_closes_its_issue(deploys: Deploys) -> None:
     if "rolled-back" not in d.good:
         pytest.fail("scenarios (c) and (d) did not apply dev several times (run the module in order)")
     state = d.proof.github.state
+    # A person's issue quoting prod's marker, older than the bot's: listed before it (the fake
+    # lists issues oldest first), so a script without the owner filter would take it.
+    person = state.new_id()
+    quoted = {"number": person, "title": "Why does the drift issue say this?", "state": "open",
+              "body": "<!-- drift:prod -->\nquoting the bot", "labels": [{"name": "drift"}],
+              "user": {"login": "someone", "id": 1, "type": "User"}}  # fmt: skip
+    state.issues[person] = dict(quoted)
     seeded = {}
     for env in ("dev", "prod"):
         number = state.new_id()
@@ -176,11 +183,6 @@ def test_f_drift_resolved_closes_its_issue(deploys: Deploys) -> None:
                                 "body": f"<!-- drift:{env} -->\nan earlier report", "state": "open",
                                 "labels": [{"name": "drift"}], "user": BOT}  # fmt: skip
         seeded[env] = number
-    person = state.new_id()
-    quoted = {"number": person, "title": "Why does the drift issue say this?", "state": "open",
-              "body": "<!-- drift:prod -->\nquoting the bot", "labels": [{"name": "drift"}],
-              "user": {"login": "someone", "id": 1, "type": "User"}}  # fmt: skip
-    state.issues[person] = dict(quoted)
     result = d.proof.act.run(
         "schedule",
         "drift.yml",

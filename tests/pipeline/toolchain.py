@@ -35,9 +35,9 @@ DEPLOY_IN = REPO_ROOT / "requirements" / "deploy.in"
 LOCAL_ROOTS = (REPO_ROOT / "scripts", REPO_ROOT / "scripts" / "ci", REPO_ROOT)
 # A venv made by `python3 -m venv` has pip and the standard library: the venv recipe's
 # `python -m pip install` needs no lock. With pip it installs the installer, uv, from its own
-# hashed lock (INSTALLER_LOCK), into every venv it makes, before the venv's lock.
-VENV_MODULES = {"pip"}
-INSTALLER_TOOL = "uv"
+# hashed lock (INSTALLER_LOCK), into every venv it makes, then runs it (`python -m uv pip
+# install`) to install the venv's lock.
+VENV_MODULES = {"pip", "uv"}
 INSTALLER_LOCK = "uv.txt"
 _VENV_BIN = re.compile(r"(?<![\w.-])\.venv/bin/(?P<tool>[\w.-]+)$")
 _MAKE = re.compile(r"(?:^|[\s;&|(])make\s+(?P<args>[^\n;&|)]*)")
@@ -156,7 +156,7 @@ def _venv_calls(text: str, into: Commands) -> None:
             continue
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
         if i and tokens[i - 1] in ("-x", "--python"):
-            continue  # `test -x .venv/bin/python`, `uv pip install --python .venv/bin/python`: not a run
+            continue  # `test -x .venv/bin/python`, `... pip install --python .venv/bin/python`: not a run
         if m.group("tool") not in ("python", "python3"):
             into.tools.add(m.group("tool"))
         elif following == "-m" and i + 2 < len(tokens):
@@ -310,7 +310,7 @@ def distributions_needed(job: Job) -> tuple[set[str], list[str]]:
             normalize(d) for d in _module_distributions().get(module, [f"<unknown module {module}>"])
         )
     scripts = _console_scripts()
-    for tool in sorted(commands.tools - {INSTALLER_TOOL}):
+    for tool in sorted(commands.tools):
         dists.add(scripts.get(tool) or f"<unknown console script {tool}>")
     return dists, problems
 
