@@ -19,10 +19,10 @@ HOST = "127.0.0.1"
 _HANDED_OUT: set[int] = set()  # never give one port to two parts of this process
 # ...nor to two processes of this machine: free_port() leaves a file per port it hands out here
 # (checked and written under one lock, so two processes that draw the same port cannot both have
-# it). A handed-
-# out port is often bound seconds later (a stack's settings are written before its processes
-# start); in between, another process's bind test alone would find it free. A reservation older
-# than RESERVATION_SECONDS is stale (its owner is done with it or holds it bound) and is taken over.
+# it). A handed-out port is often bound seconds later (a stack's settings are written before its
+# processes start); in between, another process's bind test alone would find it free. A
+# reservation older than RESERVATION_SECONDS is stale (its owner is done with it or holds it
+# bound) and is taken over.
 # The files stay: at most one empty file per port below the ephemeral range (about 12,800).
 RESERVATIONS = Path(tempfile.gettempdir()) / f"storefront-ports-{os.getuid()}"
 RESERVATION_SECONDS = 3600
@@ -68,8 +68,7 @@ def reserve(port: int) -> bool:
                 return False
         except FileNotFoundError:
             pass
-        path.touch()
-        os.utime(path)  # a stale reservation taken over is fresh again
+        path.touch()  # created, or a stale one taken over made fresh (touch sets its time)
         return True
 
 

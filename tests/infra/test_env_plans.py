@@ -136,11 +136,10 @@ def test_prod_refuses_to_plan_without_an_alarm_subscription(stack: Plans) -> Non
         "-var=hosted_zone_delegated=true",
         check=False,
     )
+    tail = refused.output[-2000:]
     assert refused.returncode != 0
-    assert "prod needs at least one alarm_emails address" in refused.output, refused.output[-2000:]
-    assert "hosted_zone_delegated only applies with create_hosted_zone" in refused.output, refused.output[
-        -2000:
-    ]
+    assert "prod needs at least one alarm_emails address" in refused.output, tail
+    assert "hosted_zone_delegated only applies with create_hosted_zone" in refused.output, tail
     CHECKS.append(
         "prod plan refused without alarm_emails, and hosted_zone_delegated without create_hosted_zone"
     )

@@ -34,7 +34,14 @@ import roll_services
 import sync_secrets
 
 from tests.infra.leftovers import leftovers
-from tests.infra.tfkit import Terraform, all_resources, bootstrap_backend, copy_tree, terraform_binary
+from tests.infra.tfkit import (
+    Terraform,
+    all_resources,
+    backend_settings,
+    bootstrap_backend,
+    copy_tree,
+    terraform_binary,
+)
 from tests.support.aws import MotoServer
 from tests.support.ecs import running_all
 from tests.support.oidc import assume_role_env, github_token
@@ -253,15 +260,7 @@ def test_destroy_as_the_deploy_role_leaves_nothing(world: World) -> None:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=world.server.url)  # type: ignore[call-overload]
 
-    assert leftovers(client, f"{PROJECT}-{ENV}", _backend_value(world.backend, "dynamodb_table")) == {}
-
-
-def _backend_value(backend: Path, key: str) -> str:
-    for line in backend.read_text().splitlines():
-        name, _, value = line.partition("=")
-        if name.strip() == key:
-            return value.strip().strip('"')
-    raise AssertionError(f"{backend} has no {key}")
+    assert leftovers(client, f"{PROJECT}-{ENV}", backend_settings(world.backend)["dynamodb_table"]) == {}
 
 
 def test_no_call_was_denied(world: World) -> None:

@@ -32,7 +32,14 @@ import manifests
 import pytest
 
 from tests.infra import drift_checks, edge_flow
-from tests.infra.tfkit import Terraform, all_resources, bootstrap_backend, copy_tree, terraform_binary
+from tests.infra.tfkit import (
+    Terraform,
+    all_resources,
+    backend_settings,
+    bootstrap_backend,
+    copy_tree,
+    terraform_binary,
+)
 from tests.support.aws import FAKE_AWS_ENV, REGION, MotoServer
 from tests.support.tools import REPO_ROOT, output_dir
 
@@ -62,12 +69,7 @@ class Stack:
         return boto3.client(service, region_name=REGION, endpoint_url=self.moto.url, **_creds())
 
     def backend(self) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for line in self.backend_file.read_text().splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                key, value = (part.strip() for part in line.split("=", 1))
-                values[key] = value.strip('"')
-        return values
+        return backend_settings(self.backend_file)
 
     def var_file(self, env: str) -> str:
         return f"-var-file={self.root / 'envs' / env / 'terraform.tfvars'}"

@@ -157,3 +157,13 @@ def bootstrap_backend(
         timeout=60,
         check=False,
     )
+
+
+def backend_settings(backend_file: Path) -> dict[str, str]:
+    """The settings of a backend file bootstrap_backend wrote (bucket, dynamodb_table, ...)."""
+    values: dict[str, str] = {}
+    for line in backend_file.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = (part.strip() for part in line.split("=", 1))
+            values[key] = value.strip('"')
+    return values
