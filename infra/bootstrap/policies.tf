@@ -86,7 +86,7 @@ data "aws_iam_policy_document" "read_stacks" {
 
 data "aws_iam_policy_document" "plan" {
   # s3:ListBucket is also what HeadBucket needs: without it on the stack's buckets the provider
-  # reads a 403 as "bucket gone" and the plan replaces them (found by tests/infra/test_stack_as_roles.py).
+  # reads a 403 as "bucket gone" and the plan replaces them (found by tests/infra/test_stack_lifecycle.py).
   statement {
     sid     = "ListBuckets"
     actions = ["s3:ListBucket"]

@@ -1,4 +1,4 @@
-"""What a destroyed stack may not leave behind in the emulator account (tests/infra/test_stack_as_roles.py
+"""What a destroyed stack may not leave behind in the emulator account (tests/infra/roles_flow.py
 checks it after the deploy role's destroy)."""
 
 from __future__ import annotations

@@ -1,13 +1,17 @@
-"""The whole `local` environment, for real, against a moto server started here.
+"""The whole `local` environment, for real, against a moto server started here, applied by the
+pipeline's roles with IAM enforced (tests/infra/roles_flow.py).
 
 In order (one module-scoped emulator, tests depend on the previous ones):
-bootstrap the backend with scripts/bootstrap_backend.py -> init -> apply from scratch -> check the
+bootstrap the backend with scripts/bootstrap_backend.py -> infra/bootstrap's roles applied by an
+administrator -> init as the plan role -> apply from scratch as the deploy role -> check the
 result with boto3 (the edge checks of tests/infra/edge_checks.py included) -> prove the state lock
--> re-plan shows no changes -> drift report empty once a plan is applied (tests/infra/drift_checks.py)
--> the edge steps that need an applied stack (tests/infra/edge_flow.py:
-faults caught, static publish, custom-domain plan, origin secret rotation). No destroy here: the
-stack applied by the pipeline's roles is destroyed by the deploy role and checked to leave
-nothing behind (tests/infra/test_stack_as_roles.py); this emulator is thrown away.
+-> re-plan as the plan role shows no changes (it reads every resource and data source) -> drift
+report empty once a plan is applied (tests/infra/drift_checks.py) -> the edge steps that need an
+applied stack (tests/infra/edge_flow.py: faults caught, static publish) -> the deploy workflow's
+other steps as the deploy role (`make sync-secrets` starting every service, the static publish, the
+smoke step's reads) -> the edge steps that plan or change the stack (custom-domain plan, origin
+secret rotation) -> destroy as the deploy role, after which nothing of the stack is left
+(tests/infra/leftovers.py) -> no call of a role was denied.
 ONE apply serves every read of the stack (a second apply of the same stack elsewhere would prove
 nothing more). The plans of prod's and dev's tfvars need no applied stack: they are in
 tests/infra/test_env_plans.py, on an emulator of their own, so the two run on different workers.
@@ -28,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import manifests
 import pytest
 
-from tests.infra import drift_checks, edge_flow
+from tests.infra import drift_checks, edge_flow, roles_flow, stack_checks
 from tests.infra.tfkit import (
     Terraform,
     all_resources,
@@ -45,8 +48,6 @@ from tests.support.tools import REPO_ROOT, output_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
-PROJECT = manifests.project_name()
-SERVICES = manifests.load_all()
 ENV = "local"
 
 CHECKS: list[str] = []
@@ -74,6 +75,14 @@ class Stack:
     def var_file(self, env: str) -> str:
         return f"-var-file={self.root / 'envs' / env / 'terraform.tfvars'}"
 
+    def plan_tf(self) -> Terraform:
+        """terraform as the pipeline's plan role (fresh credentials from a GitHub-shaped token)."""
+        return roles_flow.as_plan_role(self.moto, self.root, self.data)
+
+    def deploy_tf(self) -> Terraform:
+        """terraform as the deploy role of `local`."""
+        return roles_flow.as_deploy_role(self.moto, self.root, self.data)
+
 
 def _creds() -> dict[str, str]:
     return {
@@ -95,6 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         yield stack
     finally:
+        roles_flow.write_iam_report(server)
         server.stop()
         _report()
 
@@ -127,23 +137,37 @@ def test_backend_bootstrap_is_idempotent(stack: Stack) -> None:
     CHECKS.append("backend bootstrap x2 (created, then unchanged)")
 
 
-def test_apply_from_scratch(stack: Stack) -> None:
-    init = stack.tf.run("init", "-input=false", "-no-color", f"-backend-config={stack.backend_file}")
+def test_bootstrap_roles_then_init_as_the_plan_role(stack: Stack) -> None:
+    """infra/bootstrap applied by an administrator; init reads the state backend as the plan role.
+    No plan of the empty account: it would call only what the re-plan after the apply calls too."""
+    roles_flow.bootstrap_roles(stack.moto, stack.root, stack.data, stack.backend_file)
+    init = stack.plan_tf().run(
+        "init", "-input=false", "-no-color", f"-backend-config={stack.backend_file}", check=False
+    )
     TIMES["init"] = init.seconds
-    apply = stack.tf.run(
+    assert init.returncode == 0, f"first denials: {roles_flow.denials(stack.moto)[:5]}\n{init.output[-3000:]}"
+    CHECKS.append("bootstrap roles applied by a person; init as the plan role")
+
+
+def test_apply_from_scratch_as_the_deploy_role(stack: Stack) -> None:
+    apply = stack.deploy_tf().run(
         "apply",
         "-input=false",
         "-no-color",
         "-auto-approve",
         "-lock-timeout=30s",
         stack.var_file(ENV),
-        timeout=400,
+        timeout=600,
+        check=False,
     )
     TIMES["apply"] = apply.seconds
+    assert apply.returncode == 0, (
+        f"first denials: {roles_flow.denials(stack.moto)[:5]}\n{apply.output[-3000:]}"
+    )
     assert "Apply complete!" in apply.stdout
     resources = all_resources(_state(stack)["values"]["root_module"])
     FACTS["resources"] = len([r for r in resources if r["mode"] == "managed"])
-    CHECKS.append(f"apply local from scratch ({FACTS['resources']} resources)")
+    CHECKS.append(f"apply local from scratch as the deploy role ({FACTS['resources']} resources)")
 
 
 def _state(stack: Stack) -> dict[str, Any]:
@@ -161,161 +185,16 @@ def _outputs(stack: Stack) -> dict[str, Any]:
 
 
 def test_network_and_load_balancer(stack: Stack) -> None:
-    ec2, elb = stack.client("ec2"), stack.client("elbv2")
-    outputs = _outputs(stack)
-    vpc = outputs["vpc_id"]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    by_id = {s["SubnetId"]: s for s in subnets}
-    public = [by_id[i] for i in outputs["public_subnet_ids"]]
-    private = [by_id[i] for i in outputs["private_subnet_ids"]]
-    azs = {s["AvailabilityZone"] for s in subnets}
-    assert len(azs) >= 2, azs
-    assert {s["AvailabilityZone"] for s in public} == azs == {s["AvailabilityZone"] for s in private}
-    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NatGateways"]
-    assert {n["SubnetId"] for n in nats} == set(outputs["public_subnet_ids"]), "a NAT gateway per AZ"
-    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
-    assert {e["ServiceName"].rsplit(".", 1)[1] for e in endpoints} == {"s3", "dynamodb"}
-    assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc]}])["FlowLogs"]
-
-    (lb,) = elb.describe_load_balancers(LoadBalancerArns=[outputs["alb_arn"]])["LoadBalancers"]
-    assert lb["Type"] == "application"
-    # Internal, in the private subnets: CloudFront reaches it through its VPC origin only.
-    assert lb["Scheme"] == "internal"
-    assert {z["SubnetId"] for z in lb["AvailabilityZones"]} == set(outputs["private_subnet_ids"])
-    attrs = {
-        a["Key"]: a["Value"]
-        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
-    }
-    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attrs["access_logs.s3.enabled"] == "true"
-    (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
-    assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"  # no origin header
-    rules = [
-        r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
-    ]
-    routed, refused = {}, {}
-    for rule in rules:
-        (cond,) = [c for c in rule["Conditions"] if c["Field"] == "path-pattern"]
-        paths = set(cond.get("Values") or cond["PathPatternConfig"]["Values"])
-        action = rule["Actions"][0]
-        if action["Type"] == "fixed-response":  # internal paths: a 404 before the service's rule
-            refused[frozenset(paths)] = (int(rule["Priority"]), action["FixedResponseConfig"]["StatusCode"])
-        else:
-            routed[action["TargetGroupArn"]] = (int(rule["Priority"]), paths)
-    groups = elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
-    for m in SERVICES:
-        (tg,) = [g for g in groups if g["TargetGroupName"] == f"{PROJECT}-{ENV}-{m.name}"]
-        priority, paths = routed[tg["TargetGroupArn"]]
-        assert paths == {m.path_prefix, f"{m.path_prefix}/*"}
-        if m.internal_paths:
-            assert refused[frozenset(m.internal_paths)][0] < priority
-            assert refused[frozenset(m.internal_paths)][1] == "404"
-        assert tg["HealthCheckPath"] == m.health_path
-        assert tg["Port"] == m.port
-    assert len(refused) == len([m for m in SERVICES if m.internal_paths])
+    stack_checks.network_and_load_balancer(stack.client, _outputs(stack))
     CHECKS.append("subnets in >=2 AZs, ALB in every public subnet, path rule per service, internal paths 404")
 
 
 def test_services_tables_and_permissions(stack: Stack) -> None:
-    ecs, iam, ddb, ec2 = (
-        stack.client("ecs"),
-        stack.client("iam"),
-        stack.client("dynamodb"),
-        stack.client("ec2"),
-    )
-    outputs = _outputs(stack)
-    cluster = outputs["cluster_name"]
-    services = ecs.describe_services(cluster=cluster, services=[m.name for m in SERVICES])["services"]
-    assert len(services) == len(SERVICES)
-    groups = {
-        g["TargetGroupName"]: g["TargetGroupArn"]
-        for g in stack.client("elbv2").describe_target_groups()["TargetGroups"]
-    }
-    for svc in services:
-        name = svc["serviceName"]
-        manifest = manifests.get(name)
-        net = svc["networkConfiguration"]["awsvpcConfiguration"]
-        assert set(net["subnets"]) == set(outputs["private_subnet_ids"]), (
-            f"{name} not in every private subnet"
-        )
-        assert net.get("assignPublicIp", "DISABLED") == "DISABLED"
-        assert svc["loadBalancers"][0]["targetGroupArn"] == groups[f"{PROJECT}-{ENV}-{name}"]
-        assert svc["loadBalancers"][0]["containerPort"] == manifest.port
-        assert svc["desiredCount"] >= 2
-        # The emulator keeps deploymentConfiguration as AWS does (scripts/emu_ecs_service_fields.py).
-        deployment = svc["deploymentConfiguration"]
-        assert deployment["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
-        assert deployment["minimumHealthyPercent"] == 100
-        assert deployment["maximumPercent"] == 200
-        assert deployment["alarms"]["alarmNames"] == [f"{PROJECT}-{ENV}-{name}-deployment"]
-        assert svc["capacityProviderStrategy"]
-        assert "launchType" not in svc
-
-        task = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
-        (container,) = task["containerDefinitions"]
-        assert container["readonlyRootFilesystem"] is True
-        assert container["user"] == "10001"
-        assert container["healthCheck"]["command"] == ["CMD", "python", "-m", "svc_common.healthcheck"]
-        env = {e["name"]: e["value"] for e in container["environment"]}
-        assert env["PORT"] == str(manifest.port)
-        assert env["TABLE_NAME"] == manifests.table_name(name, ENV)
-        assert env["HEALTH_PATH"] == manifest.health_path
-        assert env["SERVICE_NAME"] == name
-        for dep in manifest.dependencies:
-            port = manifests.get(dep.service).port
-            assert env[dep.env] == f"http://{dep.service}.{outputs['service_discovery_namespace']}:{port}"
-        secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
-        assert set(secrets) == {s.name for s in manifest.secrets}
-        for s in manifest.secrets:
-            assert f":secret:{manifests.resolve_secret(name, s, ENV)}" in secrets[s.name]
-        assert container["logConfiguration"]["logDriver"] == "awslogs"
-
-        # Task role: only its own table and that table's indexes.
-        table = ddb.describe_table(TableName=manifests.table_name(name, ENV))["Table"]
-        task_role = task["taskRoleArn"].rsplit("/", 1)[1]
-        policy_resources = _role_resources(iam, task_role)
-        assert policy_resources == {table["TableArn"], f"{table['TableArn']}/index/*"}, policy_resources
-        # Execution role: only this service's secrets (own + referenced).
-        exec_role = task["executionRoleArn"].rsplit("/", 1)[1]
-        exec_secrets = {r for r in _role_resources(iam, exec_role) if ":secretsmanager:" in r}
-        assert exec_secrets == set(secrets.values())
-
-        backups = ddb.describe_continuous_backups(TableName=table["TableName"])[
-            "ContinuousBackupsDescription"
-        ]
-        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
-        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-        ttl = ddb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
-        if manifest.table.ttl_attribute:
-            assert ttl["TimeToLiveStatus"] == "ENABLED"
-            assert ttl["AttributeName"] == manifest.table.ttl_attribute
-        else:
-            assert ttl["TimeToLiveStatus"] == "DISABLED"
-
-    # Security groups: a service accepts its port from the ALB and its declared callers only.
-    sgs = {s: outputs["services"][s]["security_group_id"] for s in outputs["services"]}
-    for m in SERVICES:
-        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sgs[m.name]]}])
-        ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
-        sources = {r["ReferencedGroupInfo"]["GroupId"] for r in ingress}
-        callers = {sgs[c.name] for c in SERVICES if any(d.service == m.name for d in c.dependencies)}
-        assert sources == {outputs["alb_security_group_id"], *callers}
-        assert all(r["FromPort"] == r["ToPort"] == m.port for r in ingress)
+    stack_checks.services_tables_and_permissions(stack.client, _outputs(stack))
     CHECKS.append(
         "services in private subnets behind their target groups, circuit-breaker rollback (state), "
         "tables with PITR, task roles scoped to own table, execution roles to own secrets, SG rules"
     )
-
-
-def _role_resources(iam: Any, role: str) -> set[str]:
-    resources: set[str] = set()
-    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        doc = json.loads(doc) if isinstance(doc, str) else doc
-        for statement in doc["Statement"]:
-            res = statement["Resource"]
-            resources |= {res} if isinstance(res, str) else set(res)
-    return resources
 
 
 def test_state_is_in_the_bucket(stack: Stack) -> None:
@@ -397,8 +276,9 @@ def test_edge_alb_exposure_and_deployment_guards(stack: Stack) -> None:
 # above and before the re-plan and the edge steps that change things)
 
 
-def test_replan_shows_no_changes(stack: Stack) -> None:
-    plan = stack.tf.run(
+def test_replan_as_the_plan_role_shows_no_changes(stack: Stack) -> None:
+    """The plan role reads every resource and data source of the applied stack: no denial, no change."""
+    plan = stack.plan_tf().run(
         "plan",
         "-input=false",
         "-no-color",
@@ -408,14 +288,16 @@ def test_replan_shows_no_changes(stack: Stack) -> None:
         check=False,
     )
     TIMES["plan"] = plan.seconds
-    assert plan.returncode in (0, 2), plan.output[-4000:]
+    assert plan.returncode in (0, 2), (
+        f"first denials: {roles_flow.denials(stack.moto)[:5]}\n{plan.output[-4000:]}"
+    )
     FACTS["replan"] = stack.tf.run("show", "-json", "replan.tfplan").json()  # the drift check reads it too
     changes = FACTS["replan"]["resource_changes"]
     # Strict: the emulator answers every resource as it was given (scripts/emu_*.py).
     changed = [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]]
     assert changed == [], f"re-plan after apply wants to change: {changed}"
     assert plan.returncode == 0, "re-plan after apply is not empty"
-    CHECKS.append("re-plan after apply: no changes")
+    CHECKS.append("re-plan after apply as the plan role: no changes")
 
 
 def test_drift_report_is_empty(stack: Stack) -> None:
@@ -442,6 +324,20 @@ def test_edge_publish_static_site(stack: Stack, tmp_path: Path) -> None:
     CHECKS.append("publish_static.py into the applied bucket: uploads and invalidates only changes")
 
 
+def test_secret_sync_as_the_deploy_role_starts_every_service(stack: Stack) -> None:
+    """roles_flow.secret_sync_starts_every_service, against the task definitions of the state."""
+    registered = {r["address"]: r["values"] for r in all_resources(_state(stack)["values"]["root_module"])}
+    roles_flow.secret_sync_starts_every_service(stack.moto, registered)
+    CHECKS.append(
+        "make sync-secrets as the deploy role: values written, every service running; again: no change"
+    )
+
+
+def test_static_publish_and_smoke_reads_as_the_deploy_role(stack: Stack) -> None:
+    roles_flow.static_publish_and_smoke_reads(stack.moto, stack.root, stack.data)
+    CHECKS.append("static publish and the smoke step's reads as the deploy role")
+
+
 def test_edge_created_zone_is_applied_alone_first(stack: Stack) -> None:
     edge_flow.created_zone_is_applied_alone_first(_edge(stack))
     CHECKS.append("create_hosted_zone: the zone alone first, no certificate waiting on delegation")
@@ -453,6 +349,16 @@ def test_edge_custom_domain_plan(stack: Stack) -> None:
 
 
 def test_edge_origin_secret_rotation_without_downtime(stack: Stack) -> None:
-    """Changes the stack (two applies): the last step."""
+    """Changes the stack (two applies): the last step before the destroy."""
     edge_flow.origin_secret_rotation(_edge(stack))
     CHECKS.append("origin secret rotated in two applies, both values accepted throughout")
+
+
+def test_destroy_as_the_deploy_role_leaves_nothing(stack: Stack) -> None:
+    roles_flow.destroy_leaves_nothing(stack.moto, stack.root, stack.data, stack.backend_file)
+    CHECKS.append("destroy as the deploy role: nothing of the stack left")
+
+
+def test_no_call_of_a_role_was_denied(stack: Stack) -> None:
+    assert roles_flow.denials(stack.moto) == []
+    CHECKS.append("no call of the plan or deploy role denied (test-output/infra/iam-report.txt)")

@@ -7,9 +7,10 @@ run in tests/pipeline/test_workflows_deploy.py, where dev is applied (drift ther
 issue and updates prod's; the script's other branches: tests/pipeline/test_drift_issue_script.py).
 
 Scope inside the proof (the full suite already runs outside it): the `test` job's `make test`
-runs with PYTEST_ADDOPTS selecting tests/test_manifests.py; every other job, `needs`, `if`,
-output and step runs as written. Needs the shared action cache (the folder named by STOREFRONT_SHARED_DIR):
-without it these tests are deselected with a printed reason.
+runs with PYTEST_ADDOPTS selecting tests/test_manifests.py, in pytest's own process
+(TEST_WORKERS=0); every other job, `needs`, `if`, output and step runs as written. Needs the
+shared action cache (the folder named by STOREFRONT_SHARED_DIR): without it these tests are
+deselected with a printed reason.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from tests.pipeline.gha.aws_setup import apply_targets, publish_images, table_key
 from tests.pipeline.gha.fake_github import BOT
-from tests.pipeline.gha.proof import INNER_TESTS, SUBJECT, Proof, open_proof, push_event, report
+from tests.pipeline.gha.proof import INNER_ENV, SUBJECT, Proof, open_proof, push_event, report
 from tests.pipeline.gha.runner import REPOSITORY, commit_change
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared("gha-actions"), pytest.mark.tool("terraform")]
@@ -56,7 +57,7 @@ def test_a_forked_pull_request_runs_the_checks_only(proof: Proof) -> None:
         sha=proof.sha,
         secrets={},
         variables={},
-        extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
+        extra_env=INNER_ENV,
     )
     report(result, "fork pull request")
     assert result.returncode == 0, result.log.read_text()[-6000:]
@@ -98,7 +99,7 @@ def test_a_pull_request_plans_dev_and_prod_into_two_sticky_comments(proof: Proof
         sha=proof.sha,
         secrets={},
         variables=variables,
-        extra_env={"PYTEST_ADDOPTS": INNER_TESTS},
+        extra_env=INNER_ENV,
     )
     report(result, "pull request")
     assert result.returncode == 0, result.log.read_text()[-6000:]

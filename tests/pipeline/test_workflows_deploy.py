@@ -10,7 +10,7 @@ applied here. The services behind dev's URL are the loopback data plane of
 tests/pipeline/gha/data_plane.py: it runs what the emulator's ECS services name (task definition,
 image by digest, secrets), so the smoke test checks the code of the commit the images were built
 from. The smoke job reaches it through SMOKE_BASE_URL in the runner's environment (a documented
-deviation: tests/pipeline/gha/runner.py). Reduced scope as in test_workflows_act.py (INNER_TESTS).
+deviation: tests/pipeline/gha/runner.py). Reduced scope as in test_workflows_act.py (INNER_ENV).
 Needs the shared action cache (STOREFRONT_SHARED_DIR): without it deselected with a printed reason.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from tests.pipeline.gha.deploys import Deploys, client, last_good, open_deploys, push, running_images
 from tests.pipeline.gha.fake_github import BOT
-from tests.pipeline.gha.proof import INNER_TESTS, SUBJECT, report
+from tests.pipeline.gha.proof import INNER_ENV, SUBJECT, report
 from tests.pipeline.gha.runner import REPOSITORY, RunResult, commit_change
 
 # Each scenario is a whole workflow run (a full dev apply in (c)): longer than the suite's 600 s
@@ -44,7 +44,7 @@ def deploys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deploys]:
 
 
 def _main(d: Deploys, sha: str, before: str = "0" * 40) -> RunResult:
-    return push(d, "main.yml", "refs/heads/main", sha, "dev", before, PYTEST_ADDOPTS=INNER_TESTS)
+    return push(d, "main.yml", "refs/heads/main", sha, "dev", before, **INNER_ENV)
 
 
 def test_c_a_push_to_main_deploys_dev(deploys: Deploys) -> None:
@@ -60,6 +60,7 @@ def test_c_a_push_to_main_deploys_dev(deploys: Deploys) -> None:
         assert result.result(job) == "success", (job, result.output(job)[-3000:])
     for job in ROLLBACK_JOBS:
         assert result.result(job) is None, f"{job} ran after a good deploy"
+    assert "pytest -n 0 " in result.output("test"), "the proof's reduced scope (INNER_ENV) did not apply"
     ecr = client(d, "ecr")
     record = last_good(d, "dev")
     assert record["tag"] == sha

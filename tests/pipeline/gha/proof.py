@@ -23,8 +23,10 @@ from tests.pipeline.gha.runner import DOUBLES, REPOSITORY, Act, RunResult, prepa
 from tests.support.aws import MotoServer
 from tests.support.tools import REPO_ROOT, need, output_dir, unavailable
 
-# The proof's reduced scope for the `test` job (documented in .github/README.md).
+# The proof's reduced scope for the `test` job (documented in .github/README.md): one file, run in
+# pytest's own process (TEST_WORKERS=0; four worker processes for one file cost 4 CPU s a job).
 INNER_TESTS = "tests/test_manifests.py"
+INNER_ENV = {"PYTEST_ADDOPTS": INNER_TESTS, "TEST_WORKERS": "0"}
 SUBJECT = subject_repository(REPOSITORY)  # the sub claim carries the immutable IDs
 
 
