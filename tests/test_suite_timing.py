@@ -20,19 +20,25 @@ def _items(*nodeids: str) -> list:
     return [SimpleNamespace(nodeid=n) for n in nodeids]
 
 
+def _scheduled(*nodeids: str) -> list[str]:
+    """The node ids in the order the schedule puts them."""
+    items = _items(*nodeids)
+    timing.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    return [i.nodeid for i in items]
+
+
 def test_longest_files_first_order_inside_a_file_kept_unknown_files_last(monkeypatch, tmp_path) -> None:
     weights = tmp_path / "durations.json"
     weights.write_text(json.dumps({"tests/b/test_slow.py": 300.0, "tests/a/test_mid.py": 20.0}))
     monkeypatch.setattr(timing, "WEIGHTS", weights)
-    items = _items(
+    monkeypatch.setattr(timing, "CPU_WEIGHTS", tmp_path / "absent.json")
+    assert _scheduled(
         "tests/a/test_mid.py::t1",
         "tests/new/test_unknown.py::t1",
         "tests/b/test_slow.py::t2",
         "tests/a/test_mid.py::t2",
         "tests/b/test_slow.py::t1",
-    )
-    timing.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
-    assert [i.nodeid for i in items] == [
+    ) == [
         "tests/b/test_slow.py::t2",
         "tests/b/test_slow.py::t1",
         "tests/a/test_mid.py::t1",
@@ -41,14 +47,43 @@ def test_longest_files_first_order_inside_a_file_kept_unknown_files_last(monkeyp
     ]
 
 
+def test_the_files_that_compute_most_start_first_then_the_longest(monkeypatch, tmp_path) -> None:
+    """As many files as workers start first, most CPU seconds first; then longest first."""
+    seconds = {"t/deploy.py": 550.0, "t/life.py": 350.0, "t/act.py": 250.0, "t/release.py": 230.0,
+               "t/static.py": 130.0, "t/small.py": 20.0}  # fmt: skip
+    cpu = {"t/deploy.py": 260.0, "t/life.py": 140.0, "t/static.py": 110.0, "t/act.py": 100.0,
+           "t/release.py": 65.0, "t/small.py": 15.0}  # fmt: skip
+    files = ["t/small.py", "t/new.py", "t/release.py", "t/static.py", "t/act.py", "t/life.py", "t/deploy.py"]
+    assert timing.file_order(files, seconds, cpu, 4) == [
+        "t/deploy.py", "t/life.py", "t/static.py", "t/act.py", "t/release.py", "t/small.py", "t/new.py"
+    ]  # fmt: skip
+    assert timing.file_order(files, seconds, cpu, 1)[:3] == ["t/deploy.py", "t/life.py", "t/act.py"]
+    assert timing.file_order(files, seconds, {}, 4)[:4] == [
+        "t/deploy.py",
+        "t/life.py",
+        "t/act.py",
+        "t/release.py",
+    ]
+    # The worker count comes from xdist, the same in every worker (xdist checks the collections match).
+    for path, values in (("WEIGHTS", seconds), ("CPU_WEIGHTS", cpu)):
+        (tmp_path / path).write_text(json.dumps(values))
+        monkeypatch.setattr(timing, path, tmp_path / path)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "4")
+    assert _scheduled("t/release.py::a", "t/static.py::a", "t/deploy.py::a", "t/static.py::b") == [
+        "t/deploy.py::a",
+        "t/static.py::a",
+        "t/static.py::b",
+        "t/release.py::a",
+    ]
+
+
 def test_a_missing_or_broken_schedule_keeps_the_collection_order(monkeypatch, tmp_path) -> None:
     broken = tmp_path / "durations.json"
     broken.write_text("{not json")
     for path in (broken, tmp_path / "absent.json"):
         monkeypatch.setattr(timing, "WEIGHTS", path)
-        items = _items("tests/z.py::a", "tests/a.py::b")
-        timing.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
-        assert [i.nodeid for i in items] == ["tests/z.py::a", "tests/a.py::b"]
+        monkeypatch.setattr(timing, "CPU_WEIGHTS", path)
+        assert _scheduled("tests/z.py::a", "tests/a.py::b") == ["tests/z.py::a", "tests/a.py::b"]
 
 
 @pytest.mark.parametrize(

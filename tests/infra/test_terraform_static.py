@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -57,18 +59,67 @@ def test_validate_root_module(tree: Path, root: str) -> None:
     assert report["valid"], report  # type: ignore[index]
 
 
-def _module_test(tree: Path, module: str) -> Result:
-    tf = Terraform(tree / module, tree.parent / f"tfdata-test-{module.replace('/', '-')}")
-    tf.run("init", "-backend=false", "-input=false", "-no-color")
+def _calls_modules(folder: Path) -> bool:
+    """Whether the folder's configuration or its tests call a module (init must install it)."""
+    files = [*folder.glob("*.tf"), *folder.glob("tests/*.tftest.hcl")]
+    return any(re.search(r'^\s*module\s*("[^"]*"\s*)?\{', f.read_text(), re.M) for f in files)
+
+
+def _data_dirs(tree: Path) -> dict[str, Path]:
+    """The TF_DATA_DIR of each tested folder. Folders that call no module and commit the same lock
+    file share one (init hashes the 707 MB provider: about 1.4 CPU s each); terraform still checks
+    every folder's own lock file against the provider installed there, on every command."""
+    dirs: dict[str, Path] = {}
+    shared: dict[str, Path] = {}
+    for module in TESTED_MODULES:
+        folder = tree / module
+        if _calls_modules(folder):
+            dirs[module] = tree.parent / f"tfdata-test-{module.replace('/', '-')}"
+            continue
+        lock = (folder / ".terraform.lock.hcl").read_text()
+        dirs[module] = shared.setdefault(lock, tree.parent / f"tfdata-test-shared-{len(shared)}")
+    return dirs
+
+
+def _module_test(tree: Path, module: str, data_dir: Path, init: bool) -> Result:
+    tf = Terraform(tree / module, data_dir)
+    if init:
+        tf.run("init", "-backend=false", "-input=false", "-no-color")
     return tf.run("test", "-no-color", check=False)
 
 
 @pytest.fixture(scope="module")
 def module_results(tree: Path) -> dict[str, Result]:
-    """All native module tests, three at a time (each is mostly provider start-up latency)."""
+    """All native module tests, three at a time (each is mostly provider start-up latency); each
+    data dir is initialised once, before the tests that share it start."""
+    dirs = _data_dirs(tree)
+    shared = {d for d, n in Counter(dirs.values()).items() if n > 1}
+    for data_dir in shared:
+        module = next(m for m, d in dirs.items() if d == data_dir)
+        Terraform(tree / module, data_dir).run("init", "-backend=false", "-input=false", "-no-color")
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {m: pool.submit(_module_test, tree, m) for m in TESTED_MODULES}
+        futures = {m: pool.submit(_module_test, tree, m, d, init=d not in shared) for m, d in dirs.items()}
         return {m: f.result(timeout=600) for m, f in futures.items()}
+
+
+def test_tested_folders_share_an_init_only_when_they_may(tmp_path: Path) -> None:
+    """A folder that calls a module, or commits another lock file, gets a data dir of its own."""
+    infra = tmp_path / "infra"
+    for module in TESTED_MODULES:
+        (infra / module / "tests").mkdir(parents=True)
+        (infra / module / ".terraform.lock.hcl").write_text("lock A")
+    (infra / TESTED_MODULES[0] / "main.tf").write_text('module "x" {\n  source = "../x"\n}\n')
+    (infra / TESTED_MODULES[1] / ".terraform.lock.hcl").write_text("lock B")
+    dirs = _data_dirs(infra)
+    rest = {dirs[m] for m in TESTED_MODULES[2:]}
+    assert len(rest) == 1
+    assert dirs[TESTED_MODULES[0]] not in rest | {dirs[TESTED_MODULES[1]]}
+    assert dirs[TESTED_MODULES[1]] not in rest
+    (infra / TESTED_MODULES[2] / "tests" / "a.tftest.hcl").write_text(
+        'run "x" {\n  module {\n    source = "./y"\n  }\n}\n'
+    )
+    assert _calls_modules(infra / TESTED_MODULES[2])
+    assert not _calls_modules(infra / TESTED_MODULES[3])
 
 
 @pytest.mark.slow

@@ -1,11 +1,16 @@
-"""Suite time: longest files first, and a per-folder durations table at the end of every run.
+"""Suite time: the files that compute start first, then the longest files; a per-folder durations
+table at the end of every run.
 
 Scheduling. `make test` runs ``pytest -n $(TEST_WORKERS) --dist loadfile
 --no-loadscope-reorder`` (4 workers by default): xdist hands whole files to the workers in
-collection order. This plugin sorts the collection by each file's measured seconds
-(tests/durations.json, longest first; a file not listed yet goes last, in its usual order), so
-the long files start at once and the short ones fill the gaps at the end: the workers finish
-close together. The order INSIDE a file never changes (stable sort).
+collection order, the next file to whichever worker is nearly done. This plugin sorts the
+collection: first the N files (N = the number of workers) that spent the most CPU seconds in the
+last full run (tests/cpu-seconds.json), then the others by their measured seconds, longest first
+(tests/durations.json; a file not listed yet goes last, in its usual order), so the short files
+fill the gaps at the end and the workers finish close together. Why the CPU first: on 2 cores
+the four longest files, started together, are the four whose Terraform applies wait in the AWS
+provider's polls at the same time; on 2026-12-06 that left the CPUs a third idle for two
+minutes (docs/benchmarks.md). The order INSIDE a file never changes (stable sort).
 
 Report. Every run (with or without xdist) sums each file's setup, call and teardown durations
 (as --durations does), prints them per folder with the run's wall time, and writes them to
@@ -13,8 +18,8 @@ test-output/durations-by-file.json. Beside each file's seconds it also sums the 
 on them (user + system of the worker process and of the child processes it waited for:
 terraform, the provider, act, podman, a module's emulator once stopped), written to
 test-output/cpu-by-file.json: a folder whose CPU is far below its seconds is waiting (provider
-polls, sleeps), not computing. `make test-schedule` copies the seconds to tests/durations.json
-after a full run, so the schedule follows the suite as it changes.
+polls, sleeps), not computing. `make test-schedule` copies both to tests/durations.json and
+tests/cpu-seconds.json after a full run, so the schedule follows the suite as it changes.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import pytest
 from tests.support.tools import REPO_ROOT, output_dir
 
 WEIGHTS = REPO_ROOT / "tests" / "durations.json"
+CPU_WEIGHTS = REPO_ROOT / "tests" / "cpu-seconds.json"
 REPORT_NAME = "durations-by-file.json"
 RUN_NAME = "durations-run.json"
 CPU_NAME = "cpu-by-file.json"
@@ -56,17 +62,38 @@ def folder(path: str) -> str:
     return str(Path(path).parent)
 
 
-def weights() -> dict[str, float]:
+def _read(path: Path) -> dict[str, float]:
     try:
-        return {str(k): float(v) for k, v in json.loads(WEIGHTS.read_text()).items()}
-    except (OSError, ValueError):
+        return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
         return {}
+
+
+def weights() -> dict[str, float]:
+    return _read(WEIGHTS)
+
+
+def workers() -> int:
+    """How many workers share the files (xdist tells each worker; 1 without xdist)."""
+    try:
+        return max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        return 1
+
+
+def file_order(files: list[str], seconds: dict[str, float], cpu: dict[str, float], n: int) -> list[str]:
+    """The N files with the most CPU seconds (known ones, most first), then the rest by seconds,
+    longest first; unknown files last, in their given order."""
+    first = sorted((f for f in files if cpu.get(f, 0.0) > 0), key=lambda f: -cpu[f])[:n]
+    rest = sorted((f for f in files if f not in first), key=lambda f: -seconds.get(f, 0.0))
+    return first + rest
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    seconds = weights()
-    items.sort(key=lambda item: -seconds.get(_file(item.nodeid), 0.0))
+    files = list(dict.fromkeys(_file(item.nodeid) for item in items))
+    rank = {f: i for i, f in enumerate(file_order(files, weights(), _read(CPU_WEIGHTS), workers()))}
+    items.sort(key=lambda item: rank[_file(item.nodeid)])
 
 
 def cpu_now() -> float:
@@ -150,14 +177,21 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     (output_dir() / RUN_NAME).write_text(json.dumps(run, indent=1) + "\n")
 
 
-def refresh_schedule() -> str:
-    """Merge the last run's per-file seconds into tests/durations.json (files gone are dropped)."""
-    measured = json.loads((output_dir() / REPORT_NAME).read_text())
-    merged = {**weights(), **measured}
+def _merge(path: Path, measured: dict[str, float]) -> int:
+    merged = {**_read(path), **measured}
     merged = {k: v for k, v in merged.items() if (REPO_ROOT / k).is_file()}
     ordered = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
-    WEIGHTS.write_text(json.dumps(ordered, indent=1) + "\n")
-    return f"{WEIGHTS.relative_to(REPO_ROOT)}: {len(measured)} file(s) measured, {len(ordered)} listed"
+    path.write_text(json.dumps(ordered, indent=1) + "\n")
+    return len(ordered)
+
+
+def refresh_schedule() -> str:
+    """Merge the last run's per-file seconds and CPU seconds into tests/durations.json and
+    tests/cpu-seconds.json (files gone are dropped)."""
+    measured = json.loads((output_dir() / REPORT_NAME).read_text())
+    listed = _merge(WEIGHTS, measured)
+    _merge(CPU_WEIGHTS, json.loads((output_dir() / CPU_NAME).read_text()))
+    return f"{WEIGHTS.relative_to(REPO_ROOT)}: {len(measured)} file(s) measured, {listed} listed"
 
 
 if __name__ == "__main__":
