@@ -54,8 +54,9 @@ NEEDS_CHECKOV := $(if $(TEST_PATHS),$(filter-out $(NO_CHECKOV),$(TEST_PATHS)),al
 # most of their time waiting in the AWS provider's polls, not computing, and the CPU column of
 # the report shows it; from a fresh clone the tests took 12.6 min with 4, 15.4 with 3; on
 # 2026-12-06 five took 11.8 min, as four did: the CPUs were busy 97 % of the run), whole
-# files each, longest files first (tests/support/timing.py reads the measured seconds
-# in tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's "most tests
+# files each: first the TEST_WORKERS files that used the most CPU in the last full run, then the
+# others longest first (tests/support/timing.py reads tests/cpu-seconds.json and
+# tests/durations.json; --no-loadscope-reorder keeps that order instead of xdist's "most tests
 # first"). Ends with a per-folder durations table (seconds and CPU seconds).
 TEST_WORKERS ?= 4
 # The two venvs are independent: on a fresh clone they are built at the same time (-j2).
@@ -63,7 +64,7 @@ test: ## Run the whole test suite (what CI runs)
 	@$(MAKE) --no-print-directory -j2 venv $(if $(NEEDS_CHECKOV),checkov-venv)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
-test-schedule: ## After a full `make test`: its per-file seconds become the schedule (tests/durations.json)
+test-schedule: ## After a full `make test`: its per-file seconds and CPU seconds become the schedule
 	$(PY) -m tests.support.timing
 
 suite-report: ## After a full `make test`: seconds per folder and slowest files, before/after (docs/suite-time.md)

@@ -57,8 +57,9 @@ def render(after: dict[str, Any], before: dict[str, Any]) -> str:
         "do not edit by hand. Seconds are the sum of each test's setup, call and teardown (what",
         "`--durations` reports), so a folder's seconds add up across the workers; the wall time is",
         "the run's. The machine is shared with other engineers' runs: compare the two columns of one",
-        "table, not the absolute numbers. The schedule (longest files first) comes from",
-        "tests/durations.json (`make test-schedule` after a full run).",
+        "table, not the absolute numbers. The schedule (the files that compute most first, then the",
+        "longest) comes from tests/cpu-seconds.json and tests/durations.json (`make test-schedule`",
+        "after a full run).",
         "",
         f"- Machine: {_cpu()}, Python {platform.python_version()}",
         f"- After: {run['date']}, `pytest {run['args']}`, {run['workers']} workers, "
