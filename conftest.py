@@ -24,7 +24,8 @@ from tests.support.aws import FAKE_AWS_ENV, MotoServer  # noqa: E402
 from tests.support.shared import missing_reason, shared_dir  # noqa: E402
 from tests.support.tools import caller_variables, in_ci, output_dir  # noqa: E402
 
-# Longest files first under xdist, and a per-folder durations table after every run.
+# The schedule under xdist (the files that compute most first, then the longest: tests/support/timing.py),
+# and a per-folder durations table after every run.
 pytest_plugins = ["tests.support.timing"]
 
 # No test may ever reach real AWS: fake credentials, no profiles, fail fast.

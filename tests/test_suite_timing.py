@@ -223,6 +223,39 @@ def test_suite_report_refuses_a_partial_run_and_changes_no_doc(monkeypatch, tmp_
     assert "| tests/x | 1 | 3 | 0 |" in bench.read_text()
 
 
+def test_the_schedule_takes_only_a_full_run_and_writes_both_files_or_none(monkeypatch, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("")
+    seconds, cpu = tmp_path / "durations.json", tmp_path / "cpu.json"
+    for path in (seconds, cpu):
+        path.write_text('{"tests/test_a.py": 1.0, "tests/gone.py": 5.0}')
+    monkeypatch.setattr(timing, "output_dir", lambda: out)
+    monkeypatch.setattr(timing, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(timing, "WEIGHTS", seconds)
+    monkeypatch.setattr(timing, "CPU_WEIGHTS", cpu)
+    (out / timing.REPORT_NAME).write_text('{"tests/test_a.py": 30.0}')
+    (out / timing.RUN_NAME).write_text(json.dumps({"full": True, "args": "-n 4"}))
+    with pytest.raises(timing.ScheduleError, match="no complete report"):  # no CPU report
+        timing.refresh_schedule()
+    (out / timing.CPU_NAME).write_text('{"tests/test_a.py": 12.0}')
+    (out / timing.RUN_NAME).write_text(json.dumps({"full": False, "args": "tests/x"}))
+    with pytest.raises(timing.ScheduleError, match="not the whole suite"):
+        timing.refresh_schedule()
+    assert (
+        json.loads(seconds.read_text())
+        == json.loads(cpu.read_text())
+        == {"tests/test_a.py": 1.0, "tests/gone.py": 5.0}
+    )
+    (out / timing.RUN_NAME).write_text(json.dumps({"full": True, "args": "-n 4"}))
+    timing.refresh_schedule()
+    assert json.loads(seconds.read_text()) == {"tests/test_a.py": 30.0}
+    assert json.loads(cpu.read_text()) == {"tests/test_a.py": 12.0}
+    cpu.write_text('{"tests/test_a.py": null}')  # bad values: no schedule, not a crash
+    assert timing._read(cpu) == {}
+
+
 def test_a_run_is_full_only_without_paths_or_selection() -> None:
     source = pytest.Config.ArgsSource
 

@@ -1,12 +1,13 @@
 """The edge, WAF, DNS/TLS and monitoring steps that need the applied `local` stack.
 
 tests/infra/test_stack_lifecycle.py calls these on ITS applied stack (one apply serves every read
-of the stack; the seven checks of tests/infra/edge_checks.py run there too), after its re-plan and
-its prod/dev plans, in this order: the checks catch the faults they exist
-for (and the stack is put back); scripts/publish_static.py against the applied bucket; a plan of
-the same stack with a custom domain (certificates, aliases, HTTPS origin: no dependency cycle, and
-the ALB knows at plan time it gets an HTTPS listener); the origin secret rotated in two applies
-without downtime (this one changes the stack: it runs last).
+of the stack; the seven checks of tests/infra/edge_checks.py run there too), after its re-plan,
+its drift check and the deploy role's steps, in this order: the checks catch the faults they exist
+for (and the stack is put back); scripts/publish_static.py against the applied bucket; the zone
+created alone first (a plan); a plan of the same stack with a custom domain (certificates,
+aliases, HTTPS origin: no dependency cycle, and the ALB knows at plan time it gets an HTTPS
+listener); the origin secret rotated in two applies without downtime (this one changes the
+stack: it runs last, before the deploy role destroys the stack).
 """
 
 from __future__ import annotations

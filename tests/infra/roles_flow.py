@@ -163,12 +163,18 @@ def secret_sync_starts_every_service(server: MotoServer, registered: Mapping[str
 
 def static_publish_and_smoke_reads(server: MotoServer, infra: Path, data: Path) -> None:
     """The deploy workflow's static step, and what scripts/ci/smoke_env.py reads before it calls
-    the site (the outputs and the API keys), as the deploy role."""
+    the site (the outputs and the API keys), as the deploy role. The bucket is still empty: every
+    file of web/ is uploaded and CloudFront invalidated, so the role's writes are exercised."""
     env = role_env(server, DEPLOY_ROLE, ENV)
-    published = _script(env, "scripts/publish_static.py", "web", "--env", ENV)
+    published = _script(env, "scripts/publish_static.py", "web", "--env", ENV, "--json")
     assert published.returncode == 0, (
         f"{published.stdout}{published.stderr}\nfirst denials: {denials(server)[:5]}"
     )
+    report = json.loads(published.stdout)
+    assert "index.html" in report["uploaded"], report
+    assert report["unchanged"] == [], report
+    assert report["invalidated"], report
+    assert report["invalidation_id"], report
     outputs = as_deploy_role(server, infra, data).run("output", "-json").json()
     assert outputs
     sm = _client(server, env, "secretsmanager")

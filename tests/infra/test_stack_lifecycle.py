@@ -186,7 +186,9 @@ def _outputs(stack: Stack) -> dict[str, Any]:
 
 def test_network_and_load_balancer(stack: Stack) -> None:
     stack_checks.network_and_load_balancer(stack.client, _outputs(stack))
-    CHECKS.append("subnets in >=2 AZs, ALB in every public subnet, path rule per service, internal paths 404")
+    CHECKS.append(
+        "subnets in >=2 AZs, internal ALB in the private subnets, path rule per service, internal paths 404"
+    )
 
 
 def test_services_tables_and_permissions(stack: Stack) -> None:
@@ -301,27 +303,14 @@ def test_replan_as_the_plan_role_shows_no_changes(stack: Stack) -> None:
 
 
 def test_drift_report_is_empty(stack: Stack) -> None:
-    """tests/infra/drift_checks.py: only creation-time drift, none once a plan is applied."""
+    """tests/infra/drift_checks.py: only creation-time drift, none once a plan is applied (the plan
+    role's saved re-plan, applied by the deploy role as a deploy applies the reviewed plan)."""
     started = time.monotonic()
     drifted = drift_checks.check_drift_report_empty(
-        stack.tf, stack.var_file(ENV), "replan.tfplan", stack.data, FACTS.get("replan")
+        stack.deploy_tf(), stack.var_file(ENV), "replan.tfplan", stack.data, FACTS.get("replan")
     )
     TIMES["drift check"] = time.monotonic() - started
     CHECKS.append(f"drift: {drifted} creation-time only, none after a deploy's apply (drift issue closes)")
-
-
-def _edge(stack: Stack) -> edge_flow.EdgeStack:
-    return edge_flow.EdgeStack(stack.moto, stack.root, stack.tf, _outputs(stack), TIMES)
-
-
-def test_edge_checks_catch_a_public_bucket_and_a_detached_waf(stack: Stack) -> None:
-    edge_flow.faults_are_caught(_edge(stack))
-    CHECKS.append("edge checks fail on a public bucket and a detached WAF (stack put back)")
-
-
-def test_edge_publish_static_site(stack: Stack, tmp_path: Path) -> None:
-    edge_flow.publish_static_site(_edge(stack), tmp_path)
-    CHECKS.append("publish_static.py into the applied bucket: uploads and invalidates only changes")
 
 
 def test_secret_sync_as_the_deploy_role_starts_every_service(stack: Stack) -> None:
@@ -336,6 +325,20 @@ def test_secret_sync_as_the_deploy_role_starts_every_service(stack: Stack) -> No
 def test_static_publish_and_smoke_reads_as_the_deploy_role(stack: Stack) -> None:
     roles_flow.static_publish_and_smoke_reads(stack.moto, stack.root, stack.data)
     CHECKS.append("static publish and the smoke step's reads as the deploy role")
+
+
+def _edge(stack: Stack) -> edge_flow.EdgeStack:
+    return edge_flow.EdgeStack(stack.moto, stack.root, stack.tf, _outputs(stack), TIMES)
+
+
+def test_edge_checks_catch_a_public_bucket_and_a_detached_waf(stack: Stack) -> None:
+    edge_flow.faults_are_caught(_edge(stack))
+    CHECKS.append("edge checks fail on a public bucket and a detached WAF (stack put back)")
+
+
+def test_edge_publish_static_site(stack: Stack, tmp_path: Path) -> None:
+    edge_flow.publish_static_site(_edge(stack), tmp_path)
+    CHECKS.append("publish_static.py into the applied bucket: uploads and invalidates only changes")
 
 
 def test_edge_created_zone_is_applied_alone_first(stack: Stack) -> None:

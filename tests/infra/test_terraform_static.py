@@ -60,9 +60,17 @@ def test_validate_root_module(tree: Path, root: str) -> None:
 
 
 def _calls_modules(folder: Path) -> bool:
-    """Whether the folder's configuration or its tests call a module (init must install it)."""
-    files = [*folder.glob("*.tf"), *folder.glob("tests/*.tftest.hcl")]
-    return any(re.search(r'^\s*module\s*("[^"]*"\s*)?\{', f.read_text(), re.M) for f in files)
+    """Whether the folder's configuration or its tests call a module (init must install it): the
+    files terraform reads there, HCL and JSON, the test files in the folder and in tests/."""
+    hcl = [*folder.glob("*.tf"), *folder.glob("*.tftest.hcl"), *folder.glob("tests/*.tftest.hcl")]
+    json_files = [
+        *folder.glob("*.tf.json"),
+        *folder.glob("*.tftest.json"),
+        *folder.glob("tests/*.tftest.json"),
+    ]
+    return any(re.search(r'^\s*module\s*("[^"]*"\s*)?\{', f.read_text(), re.M) for f in hcl) or any(
+        re.search(r'"module"\s*:', f.read_text()) for f in json_files
+    )
 
 
 def _data_dirs(tree: Path) -> dict[str, Path]:
@@ -120,6 +128,8 @@ def test_tested_folders_share_an_init_only_when_they_may(tmp_path: Path) -> None
     )
     assert _calls_modules(infra / TESTED_MODULES[2])
     assert not _calls_modules(infra / TESTED_MODULES[3])
+    (infra / TESTED_MODULES[3] / "main.tf.json").write_text('{"module": {"x": {"source": "../x"}}}')
+    assert _calls_modules(infra / TESTED_MODULES[3])
 
 
 @pytest.mark.slow

@@ -142,13 +142,13 @@ def test_d_a_push_whose_smoke_test_fails_is_rolled_back(deploys: Deploys) -> Non
     smoke = result.output("smoke")
     assert "api-round-trip" in smoke, smoke[-3000:]
     assert "smoke test FAILED" in smoke
-    assert f"smoke test of {sha} in dev FAILED" in result.output("smoke-passed")
+    assert result.says("smoke-passed", f"smoke test of {sha} in dev FAILED"), result.output("smoke-passed")
     assert result.result("record-good") is None, "a failed smoke test recorded its images"
     for job in ("last-good", "rollback-plan", "rollback", "rollback-smoke"):
         assert result.result(job) == "success", (job, result.output(job)[-3000:])
     assert result.result("rolled-back") == "failure"  # the run ends red, loudly
-    summary = result.output("rolled-back")
-    assert f"dev was ROLLED BACK to the last good images ({good})" in summary, summary[-3000:]
+    rolled_back = f"dev was ROLLED BACK to the last good images ({good})"
+    assert result.says("rolled-back", rolled_back), result.output("rolled-back")[-3000:]
     assert last_good(d, "dev")["tag"] == good
     assert running_images(d, "dev") == good_images  # the task definitions name the good digests
     for m in manifests.load_all():  # and the good code serves again

@@ -9,8 +9,8 @@ last full run (tests/cpu-seconds.json), then the others by their measured second
 (tests/durations.json; a file not listed yet goes last, in its usual order), so the short files
 fill the gaps at the end and the workers finish close together. Why the CPU first: on 2 cores
 the four longest files, started together, are the four whose Terraform applies wait in the AWS
-provider's polls at the same time; on 2026-12-06 that left the CPUs a third idle for two
-minutes (docs/benchmarks.md). The order INSIDE a file never changes (stable sort).
+provider's polls at the same time; on 2026-12-06 that left the CPUs about a third idle for two
+minutes (design.md, "Stop of 2026-12-06 12:15-"). The order INSIDE a file never changes (stable sort).
 
 Report. Every run (with or without xdist) sums each file's setup, call and teardown durations
 (as --durations does), prints them per folder with the run's wall time, and writes them to
@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -63,9 +64,10 @@ def folder(path: str) -> str:
 
 
 def _read(path: Path) -> dict[str, float]:
+    """A schedule file's numbers; {} when it is absent or not a JSON object of numbers."""
     try:
         return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, TypeError):
         return {}
 
 
@@ -185,14 +187,35 @@ def _merge(path: Path, measured: dict[str, float]) -> int:
     return len(ordered)
 
 
+class ScheduleError(Exception):
+    """The last run cannot become the schedule (one line says why; nothing was written)."""
+
+
 def refresh_schedule() -> str:
-    """Merge the last run's per-file seconds and CPU seconds into tests/durations.json and
-    tests/cpu-seconds.json (files gone are dropped)."""
-    measured = json.loads((output_dir() / REPORT_NAME).read_text())
+    """Merge the last full run's per-file seconds and CPU seconds into tests/durations.json and
+    tests/cpu-seconds.json (files gone are dropped). Both reports are read, and the run checked to
+    be the whole suite, before either file is written."""
+    out = output_dir()
+    try:
+        run = json.loads((out / RUN_NAME).read_text())
+        measured = json.loads((out / REPORT_NAME).read_text())
+        cpu = json.loads((out / CPU_NAME).read_text())
+    except (OSError, ValueError) as exc:
+        raise ScheduleError(
+            f"no complete report of a run in {out} ({exc.__class__.__name__}): run `make test`"
+        ) from exc
+    if not run.get("full"):
+        raise ScheduleError(
+            f"the last run was not the whole suite (`pytest {run.get('args')}`): run `make test` first"
+        )
     listed = _merge(WEIGHTS, measured)
-    _merge(CPU_WEIGHTS, json.loads((output_dir() / CPU_NAME).read_text()))
+    _merge(CPU_WEIGHTS, cpu)
     return f"{WEIGHTS.relative_to(REPO_ROOT)}: {len(measured)} file(s) measured, {listed} listed"
 
 
 if __name__ == "__main__":
-    print(refresh_schedule())
+    try:
+        print(refresh_schedule())
+    except ScheduleError as exc:
+        print(f"test-schedule: {exc}; schedule left unchanged", file=sys.stderr)
+        raise SystemExit(2) from None

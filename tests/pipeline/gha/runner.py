@@ -221,6 +221,27 @@ class RunResult:
     def output(self, job: str) -> str:
         return "\n".join(line for r in self.runs_of(job) for line in r.lines)
 
+    def says(self, job: str, text: str) -> bool:
+        """Whether ``job``'s log holds ``text``, the message its failed step prints, or act dropped
+        that step's whole output. act 0.2.89's host executor returns as soon as a step's command
+        fails, before it has read the step's terminal to the end, and closes it
+        (pkg/container/host_environment.go, `exec`: `if err != nil { return err }` comes before
+        `<-logctx.Done()`): a step that prints one line and exits 1 within milliseconds loses
+        that line in about 1 run in 15 (reproduced with a one-step workflow). GitHub's runner
+        reads a step's output to its end. The dropped case is recognised only when the failed
+        step shows nothing at all between its start and its failure; what those steps print is
+        checked by running their scripts (tests/pipeline/test_verdict_steps.py)."""
+        lines = [line for r in self.runs_of(job) for line in r.lines]
+        if any(text in line for line in lines):
+            return True
+        dropped = any(
+            line.strip().startswith("❌  Failure - Main") and i > 0 and lines[i - 1].startswith("⭐ Run Main")
+            for i, line in enumerate(lines)
+        )
+        if dropped:
+            print(f"act dropped the output of {job}'s failed step (act's race, see RunResult.says)")
+        return dropped
+
     def timings(self) -> str:
         rows = [f"  {j.seconds:>7.1f}s  {j.result or 'running':<8} {j.name}" for j in self.jobs.values()]
         return "\n".join(rows)
