@@ -203,6 +203,7 @@ def test_suite_report_refuses_a_partial_run_and_changes_no_doc(monkeypatch, tmp_
     out = tmp_path / "out"
     out.mkdir()
     (out / timing.REPORT_NAME).write_text(json.dumps({"tests/x/test_a.py": 3.0}))
+    (out / timing.CPU_NAME).write_text(json.dumps({"tests/x/test_a.py": 1.0}))
     run = {"date": "d", "args": "tests/x", "workers": 1, "outcome": {"passed": 1}, "wall_seconds": 3}
     (out / timing.RUN_NAME).write_text(json.dumps({**run, "full": False}))
     doc, bench = tmp_path / "suite-time.md", tmp_path / "benchmarks.md"
@@ -220,7 +221,7 @@ def test_suite_report_refuses_a_partial_run_and_changes_no_doc(monkeypatch, tmp_
     (out / timing.RUN_NAME).write_text(json.dumps({**run, "full": True}))
     assert suite_report.main() == "suite-time.md, benchmarks.md"
     assert "| tests/x | - | 3 |" in doc.read_text()
-    assert "| tests/x | 1 | 3 | 0 |" in bench.read_text()
+    assert "| tests/x | 1 | 3 | 1 |" in bench.read_text()
 
 
 def test_the_schedule_takes_only_a_full_run_and_writes_both_files_or_none(monkeypatch, tmp_path) -> None:
@@ -237,11 +238,11 @@ def test_the_schedule_takes_only_a_full_run_and_writes_both_files_or_none(monkey
     monkeypatch.setattr(timing, "CPU_WEIGHTS", cpu)
     (out / timing.REPORT_NAME).write_text('{"tests/test_a.py": 30.0}')
     (out / timing.RUN_NAME).write_text(json.dumps({"full": True, "args": "-n 4"}))
-    with pytest.raises(timing.ScheduleError, match="no complete report"):  # no CPU report
+    with pytest.raises(timing.NotAFullRunError, match="no complete report"):  # no CPU report
         timing.refresh_schedule()
     (out / timing.CPU_NAME).write_text('{"tests/test_a.py": 12.0}')
     (out / timing.RUN_NAME).write_text(json.dumps({"full": False, "args": "tests/x"}))
-    with pytest.raises(timing.ScheduleError, match="not the whole suite"):
+    with pytest.raises(timing.NotAFullRunError, match="not the whole suite"):
         timing.refresh_schedule()
     assert (
         json.loads(seconds.read_text())

@@ -67,14 +67,6 @@ def role_env(server: MotoServer, role_arn: str, environment: str) -> dict[str, s
     return {**assume_role_env(server.url, role_arn, token), "AWS_MAX_ATTEMPTS": "1"}
 
 
-def as_plan_role(server: MotoServer, infra: Path, data: Path) -> Terraform:
-    return Terraform(infra / "stack", data / "stack", role_env(server, PLAN_ROLE, PLAN_ENVIRONMENT))
-
-
-def as_deploy_role(server: MotoServer, infra: Path, data: Path) -> Terraform:
-    return Terraform(infra / "stack", data / "stack", role_env(server, DEPLOY_ROLE, ENV))
-
-
 def iam_report(server: MotoServer) -> dict[str, Any]:
     return httpx.get(f"{server.url}{iam_enforce.REPORT_PATH}", timeout=10).json()  # type: ignore[no-any-return]
 
@@ -161,7 +153,7 @@ def secret_sync_starts_every_service(server: MotoServer, registered: Mapping[str
     assert not any(v in first.stdout + first.stderr for v in values.values()), "a secret value was printed"
 
 
-def static_publish_and_smoke_reads(server: MotoServer, infra: Path, data: Path) -> None:
+def static_publish_and_smoke_reads(server: MotoServer, deploy_tf: Terraform) -> None:
     """The deploy workflow's static step, and what scripts/ci/smoke_env.py reads before it calls
     the site (the outputs and the API keys), as the deploy role. The bucket is still empty: every
     file of web/ is uploaded and CloudFront invalidated, so the role's writes are exercised."""
@@ -175,7 +167,7 @@ def static_publish_and_smoke_reads(server: MotoServer, infra: Path, data: Path) 
     assert report["unchanged"] == [], report
     assert report["invalidated"], report
     assert report["invalidation_id"], report
-    outputs = as_deploy_role(server, infra, data).run("output", "-json").json()
+    outputs = deploy_tf.run("output", "-json").json()
     assert outputs
     sm = _client(server, env, "secretsmanager")
     for m in manifests.load_all():
@@ -186,12 +178,10 @@ def static_publish_and_smoke_reads(server: MotoServer, infra: Path, data: Path) 
                 ]
 
 
-def destroy_leaves_nothing(server: MotoServer, infra: Path, data: Path, backend: Path) -> None:
-    """destroy as the deploy role; then nothing of the stack is left (tests/infra/leftovers.py),
-    read with the emulator's unrestricted keys."""
-    tf = as_deploy_role(server, infra, data)
-    var_file = f"-var-file={infra / 'envs' / ENV / 'terraform.tfvars'}"
-    done = tf.run("destroy", *TF, "-auto-approve", var_file, check=False, timeout=600)
+def destroy_leaves_nothing(server: MotoServer, deploy_tf: Terraform, var_file: str, backend: Path) -> None:
+    """destroy as the deploy role (``deploy_tf``); then nothing of the stack is left
+    (tests/infra/leftovers.py), read with the emulator's unrestricted keys."""
+    done = deploy_tf.run("destroy", *TF, "-auto-approve", var_file, check=False, timeout=600)
     assert done.returncode == 0, f"first denials: {denials(server)[:5]}\n{done.output[-3000:]}"
     admin = server.env
     session = boto3.session.Session(

@@ -9,9 +9,10 @@ from typing import Any
 
 import manifests
 
+from tests.infra.roles_flow import ENV
+
 PROJECT = manifests.project_name()
 SERVICES = manifests.load_all()
-ENV = "local"
 
 
 def network_and_load_balancer(client: Callable[[str], Any], outputs: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ from tests.support.tools import REPO_ROOT, output_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.tool("terraform")]
 
-ENV = "local"
+ENV = roles_flow.ENV
 
 CHECKS: list[str] = []
 TIMES: dict[str, float] = {}
@@ -61,10 +61,10 @@ class Stack:
     def __init__(self, moto: MotoServer, root: Path, data: Path):
         self.moto = moto
         self.root = root
-        self.env = {**moto.env, "AWS_MAX_ATTEMPTS": "1"}
-        self.tf = Terraform(root / "stack", data / "stack", self.env)
-        self.backend_file = root / "envs" / ENV / "backend.hcl"
         self.data = data
+        self.env = {**moto.env, "AWS_MAX_ATTEMPTS": "1"}
+        self.tf = self._terraform(self.env)  # as an administrator
+        self.backend_file = root / "envs" / ENV / "backend.hcl"
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.moto.url, **_creds())
@@ -75,13 +75,18 @@ class Stack:
     def var_file(self, env: str) -> str:
         return f"-var-file={self.root / 'envs' / env / 'terraform.tfvars'}"
 
+    def _terraform(self, env: dict[str, str]) -> Terraform:
+        return Terraform(self.root / "stack", self.data / "stack", env)
+
     def plan_tf(self) -> Terraform:
         """terraform as the pipeline's plan role (fresh credentials from a GitHub-shaped token)."""
-        return roles_flow.as_plan_role(self.moto, self.root, self.data)
+        return self._terraform(
+            roles_flow.role_env(self.moto, roles_flow.PLAN_ROLE, roles_flow.PLAN_ENVIRONMENT)
+        )
 
     def deploy_tf(self) -> Terraform:
         """terraform as the deploy role of `local`."""
-        return roles_flow.as_deploy_role(self.moto, self.root, self.data)
+        return self._terraform(roles_flow.role_env(self.moto, roles_flow.DEPLOY_ROLE, ENV))
 
 
 def _creds() -> dict[str, str]:
@@ -323,7 +328,7 @@ def test_secret_sync_as_the_deploy_role_starts_every_service(stack: Stack) -> No
 
 
 def test_static_publish_and_smoke_reads_as_the_deploy_role(stack: Stack) -> None:
-    roles_flow.static_publish_and_smoke_reads(stack.moto, stack.root, stack.data)
+    roles_flow.static_publish_and_smoke_reads(stack.moto, stack.deploy_tf())
     CHECKS.append("static publish and the smoke step's reads as the deploy role")
 
 
@@ -358,7 +363,7 @@ def test_edge_origin_secret_rotation_without_downtime(stack: Stack) -> None:
 
 
 def test_destroy_as_the_deploy_role_leaves_nothing(stack: Stack) -> None:
-    roles_flow.destroy_leaves_nothing(stack.moto, stack.root, stack.data, stack.backend_file)
+    roles_flow.destroy_leaves_nothing(stack.moto, stack.deploy_tf(), stack.var_file(ENV), stack.backend_file)
     CHECKS.append("destroy as the deploy role: nothing of the stack left")
 
 

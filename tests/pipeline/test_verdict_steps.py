@@ -24,7 +24,7 @@ def _run_step(job: str, env: dict[str, str], tmp_path: Path) -> tuple[subprocess
     summary = tmp_path / "summary.md"
     summary.write_text("")
     done = subprocess.run(
-        ["bash", "-e", "-c", step["run"]],
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],  # as GitHub runs `bash`
         env={"PATH": os.environ["PATH"], "GITHUB_SHA": SHA, "GITHUB_STEP_SUMMARY": str(summary), **env},
         capture_output=True,
         text=True,

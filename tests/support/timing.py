@@ -31,6 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,10 +72,6 @@ def _read(path: Path) -> dict[str, float]:
         return {}
 
 
-def weights() -> dict[str, float]:
-    return _read(WEIGHTS)
-
-
 def workers() -> int:
     """How many workers share the files (xdist tells each worker; 1 without xdist)."""
     try:
@@ -94,7 +91,7 @@ def file_order(files: list[str], seconds: dict[str, float], cpu: dict[str, float
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     files = list(dict.fromkeys(_file(item.nodeid) for item in items))
-    rank = {f: i for i, f in enumerate(file_order(files, weights(), _read(CPU_WEIGHTS), workers()))}
+    rank = {f: i for i, f in enumerate(file_order(files, _read(WEIGHTS), _read(CPU_WEIGHTS), workers()))}
     items.sort(key=lambda item: rank[_file(item.nodeid)])
 
 
@@ -187,27 +184,33 @@ def _merge(path: Path, measured: dict[str, float]) -> int:
     return len(ordered)
 
 
-class ScheduleError(Exception):
-    """The last run cannot become the schedule (one line says why; nothing was written)."""
+class NotAFullRunError(Exception):
+    """The last run's reports are missing, or describe only part of the suite (every pytest run
+    rewrites them: a targeted run after `make test` must not become the suite's time)."""
+
+
+def full_run_reports(out: Path) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
+    """The last run's summary, per-file seconds and per-file CPU seconds (in ``out``, test-output/),
+    or NotAFullRunError (one line says why) unless that run was the whole suite."""
+    try:
+        run, seconds, cpu = (
+            json.loads((out / name).read_text()) for name in (RUN_NAME, REPORT_NAME, CPU_NAME)
+        )
+    except (OSError, ValueError) as exc:
+        raise NotAFullRunError(
+            f"no complete report of a run in {out} ({exc.__class__.__name__}): run `make test`"
+        ) from exc
+    if not run.get("full"):
+        raise NotAFullRunError(
+            f"the last run was not the whole suite (`pytest {run.get('args')}`): run `make test` first"
+        )
+    return run, seconds, cpu
 
 
 def refresh_schedule() -> str:
     """Merge the last full run's per-file seconds and CPU seconds into tests/durations.json and
-    tests/cpu-seconds.json (files gone are dropped). Both reports are read, and the run checked to
-    be the whole suite, before either file is written."""
-    out = output_dir()
-    try:
-        run = json.loads((out / RUN_NAME).read_text())
-        measured = json.loads((out / REPORT_NAME).read_text())
-        cpu = json.loads((out / CPU_NAME).read_text())
-    except (OSError, ValueError) as exc:
-        raise ScheduleError(
-            f"no complete report of a run in {out} ({exc.__class__.__name__}): run `make test`"
-        ) from exc
-    if not run.get("full"):
-        raise ScheduleError(
-            f"the last run was not the whole suite (`pytest {run.get('args')}`): run `make test` first"
-        )
+    tests/cpu-seconds.json (files gone are dropped); nothing is written unless it was one."""
+    _, measured, cpu = full_run_reports(output_dir())
     listed = _merge(WEIGHTS, measured)
     _merge(CPU_WEIGHTS, cpu)
     return f"{WEIGHTS.relative_to(REPO_ROOT)}: {len(measured)} file(s) measured, {listed} listed"
@@ -216,6 +219,6 @@ def refresh_schedule() -> str:
 if __name__ == "__main__":
     try:
         print(refresh_schedule())
-    except ScheduleError as exc:
+    except NotAFullRunError as exc:
         print(f"test-schedule: {exc}; schedule left unchanged", file=sys.stderr)
         raise SystemExit(2) from None
